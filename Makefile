@@ -1,0 +1,76 @@
+# mod_pkgindex — build, run and test.
+#   make run    install what is missing, build, create the sample database, serve on :8080
+#   make test   install what is missing, build, run the unit and integration tests
+
+APXS_INCLUDES := -I/usr/include/apache2 -I/usr/include/apr-1.0
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
+            -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
+LIBS     := -lapr-1 -laprutil-1 -ljson-c
+
+B := build
+
+# The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
+CORE_SRCS := buf jsonw tz query route negotiate links store render api
+GLUE_SRCS := config mod_pkgindex
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+CORE_OBJS := $(CORE_SRCS:%=$(B)/%.o)
+GLUE_OBJS := $(GLUE_SRCS:%=$(B)/%.o)
+HEADERS   := $(wildcard mod_pkgindex/*.h)
+
+PORT ?= 8080
+DB   ?= var/pkgindex.sqlite3
+
+.PHONY: all build deps deps-test run test unit integration format format-check clean
+
+all: build
+build: $(B)/mod_pkgindex.so
+
+$(B)/%.o: mod_pkgindex/%.c $(HEADERS)
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libpkicore.a: $(CORE_OBJS)
+	ar rcs $@ $^
+
+$(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
+	$(CC) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libpkicore.a $(HEADERS)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
+
+deps:
+	@scripts/install-deps run
+
+deps-test:
+	@scripts/install-deps test
+
+$(DB): | $(B)/mod_pkgindex.so
+	scripts/make-sample-db $@
+
+run: deps
+	$(MAKE) build
+	$(MAKE) $(DB)
+	exec bin/pkgindex-serve --port $(PORT) --db sqlite3:$(DB)
+
+unit: $(UNIT_TESTS:%=$(B)/tests/%)
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+integration: build
+	/usr/bin/python3 -m pytest -q tests/integration
+
+test: deps-test
+	$(MAKE) build unit format-check
+	$(MAKE) integration
+
+format:
+	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,203 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "api.h"
+#include "links.h"
+#include "negotiate.h"
+#include "query.h"
+#include "render.h"
+#include "route.h"
+
+#define JSON_TYPE "application/json"
+
+/* Answers {"detail": TEXT} with STATUS, compact or indented as negotiated. */
+static void error(pki_response *resp, int status, int indent, const char *detail)
+{
+    pki_json j;
+
+    resp->status = status;
+    resp->content_type = JSON_TYPE;
+    resp->body.len = 0;
+    pki_json_init(&j, &resp->body, indent);
+    pki_render_detail(&j, detail);
+}
+
+static void unavailable(pki_response *resp, int indent)
+{
+    error(resp, 503, indent, "Service temporarily unavailable, try again later.");
+    resp->retry_after = 1;
+}
+
+static void get_list(const pki_request *req, pki_response *resp, pki_json *j,
+                     const pki_links *l, const pki_route *route, const pki_query *q, pki_db *db)
+{
+    pki_page_params pp;
+    pki_page page;
+    const char *limit, *next = NULL, *previous = NULL;
+
+    pki_query_page_params(q, req->pool, req->settings->page_size, req->settings->max_limit, &pp);
+    if (pki_store_page(db, req->pool, route->resource, pp.limit, pp.offset, &page) !=
+        APR_SUCCESS) {
+        unavailable(resp, j->indent);
+        return;
+    }
+    /* DRF's get_next_link / get_previous_link, with exact arithmetic on huge offsets. */
+    limit = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, pp.limit);
+    if (pp.offset < APR_INT64_MAX - pp.limit && pp.offset + pp.limit < page.count) {
+        next = pki_links_page(
+            l, route->resource,
+            pki_query_page_link(req->pool, q, limit,
+                                apr_psprintf(req->pool, "%" APR_INT64_T_FMT, pp.offset + pp.limit)));
+    }
+    if (pp.offset > 0) {
+        const char *offset = NULL;
+        if (pki_decimal_cmp(pp.offset_str, pp.limit) > 0) {
+            offset = pki_decimal_sub(req->pool, pp.offset_str, pp.limit);
+        }
+        previous = pki_links_page(l, route->resource,
+                                  pki_query_page_link(req->pool, q, limit, offset));
+    }
+    pki_render_page(j, l, req->settings->tz, route->resource, &page, next, previous);
+}
+
+static void get_detail(const pki_request *req, pki_response *resp, pki_json *j,
+                       const pki_links *l, const pki_route *route, pki_db *db)
+{
+    apr_status_t rv;
+    void *obj = NULL;
+
+    switch (route->resource) {
+    case PKI_RES_PACKAGES:
+        rv = pki_store_package(db, req->pool, route, (pki_package **)&obj);
+        break;
+    case PKI_RES_GRIDS:
+        rv = pki_store_grid(db, req->pool, route, (pki_grid **)&obj);
+        break;
+    default:
+        rv = pki_store_category(db, req->pool, route, (pki_category **)&obj);
+        break;
+    }
+    if (rv != APR_SUCCESS) {
+        unavailable(resp, j->indent);
+        return;
+    }
+    if (!obj) {
+        error(resp, 404, j->indent,
+              apr_pstrcat(req->pool, "No ", pki_model_name(route->resource),
+                          " matches the given query.", NULL));
+        return;
+    }
+    switch (route->resource) {
+    case PKI_RES_PACKAGES:
+        pki_render_package(j, l, req->settings->tz, obj);
+        break;
+    case PKI_RES_GRIDS:
+        pki_render_grid(j, l, req->settings->tz, obj);
+        break;
+    default:
+        pki_render_category(j, req->settings->tz, obj);
+        break;
+    }
+}
+
+static void get(const pki_request *req, pki_response *resp, pki_json *j, const pki_route *route,
+                const pki_query *q)
+{
+    pki_links l;
+    pki_db *db;
+
+    pki_links_init(&l, req->pool, req->base, req->prefix, route->suffix,
+                   pki_query_get(q, "format"));
+    if (route->resource == PKI_RES_ROOT) {
+        pki_render_root(j, &l);
+        return;
+    }
+    if (route->resource == PKI_RES_SEARCH) {
+        error(resp, 404, j->indent, "Not found.");
+        return;
+    }
+    /* Categories are looked up by id only: anything else is DRF's Http404. */
+    if (route->detail && route->resource == PKI_RES_CATEGORIES && !route->lookup_is_id) {
+        error(resp, 404, j->indent, "Not found.");
+        return;
+    }
+    if (!(db = req->acquire(req->acquire_ctx))) {
+        unavailable(resp, j->indent);
+        return;
+    }
+    if (route->detail) {
+        get_detail(req, resp, j, &l, route, db);
+    }
+    else {
+        get_list(req, resp, j, &l, route, q, db);
+    }
+}
+
+void pki_api_handle(const pki_request *req, pki_response *resp)
+{
+    pki_route route;
+    pki_query q;
+    pki_accepted acc;
+    pki_json j;
+    const char *format;
+
+    resp->status = 200;
+    resp->content_type = JSON_TYPE;
+    resp->location = NULL;
+    resp->retry_after = 0;
+    pki_buf_init(&resp->body, req->pool, 2048);
+
+    switch (pki_route_match(req->pool, req->path, &route)) {
+    case PKI_ROUTE_OK:
+        break;
+    case PKI_ROUTE_REDIRECT:
+        /* Django's APPEND_SLASH: a relative Location, the query kept, an empty body. */
+        resp->status = 301;
+        resp->content_type = "text/html; charset=utf-8";
+        resp->location =
+            apr_pstrcat(req->pool, req->prefix, req->path, "/", req->args ? "?" : "",
+                        req->args ? req->args : "", NULL);
+        return;
+    default:
+        error(resp, 404, 0, "Not found.");
+        return;
+    }
+
+    if (pki_query_parse(&q, req->pool, req->args) != 0) {
+        error(resp, 400, 0, "Too many query parameters.");
+        return;
+    }
+
+    /* The URL suffix wins over ?format= (DRF's format_suffix or query_params.get). */
+    format = route.suffix ? route.suffix : pki_query_get(&q, "format");
+    switch (pki_negotiate(req->pool, format, req->accept, &acc)) {
+    case PKI_NEG_OK:
+        break;
+    case PKI_NEG_BAD_FORMAT:
+        error(resp, 404, 0, "Not found.");
+        return;
+    default:
+        error(resp, 406, 0, "Could not satisfy the request Accept header.");
+        return;
+    }
+    if (acc.renderer != PKI_RENDER_JSON) {
+        /* The browsable HTML renderer is not part of this build: nothing else is acceptable. */
+        error(resp, 406, 0, "Could not satisfy the request Accept header.");
+        return;
+    }
+
+    pki_json_init(&j, &resp->body, acc.indent);
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
+        get(req, resp, &j, &route, &q);
+    }
+    else if (strcmp(req->method, "OPTIONS") == 0) {
+        pki_render_options(&j, route.resource, route.detail);
+    }
+    else {
+        error(resp, 405, acc.indent,
+              apr_pstrcat(req->pool, "Method \"", req->method, "\" not allowed.", NULL));
+    }
+}

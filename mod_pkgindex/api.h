@@ -1,0 +1,47 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* One API request, start to finish, without httpd: route, query, negotiation, store, render.
+ * The glue describes the request, calls pki_api_handle and sends what it answers. */
+
+#ifndef PKI_API_H
+#define PKI_API_H
+
+#include <apr_pools.h>
+
+#include "buf.h"
+#include "store.h"
+#include "tz.h"
+
+/* The effective configuration of the location serving the request. */
+typedef struct pki_settings {
+    const pki_tz *tz;
+    apr_int64_t page_size;
+    apr_int64_t max_limit; /* 0: none */
+} pki_settings;
+
+typedef struct pki_request {
+    apr_pool_t *pool;
+    const char *method;
+    const char *prefix; /* the claimed prefix, "/api/v4/" */
+    const char *path;   /* the raw path after the prefix, still percent-encoded */
+    const char *args;   /* the raw query string, or NULL */
+    const char *accept; /* the Accept header, or NULL */
+    const char *base;   /* "scheme://host[:port]" for absolute links */
+    const pki_settings *settings;
+    /* Returns a database connection, or NULL when the database is unavailable. Called only
+     * by requests that read data, so errors and metadata never touch the database. */
+    pki_db *(*acquire)(void *ctx);
+    void *acquire_ctx;
+} pki_request;
+
+typedef struct pki_response {
+    int status;
+    const char *content_type; /* NULL: none (empty body) */
+    const char *location;     /* for redirects */
+    int retry_after;          /* seconds, for 503; 0: none */
+    pki_buf body;
+} pki_response;
+
+void pki_api_handle(const pki_request *req, pki_response *resp);
+
+#endif

@@ -1,0 +1,236 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "jsonw.h"
+
+void pki_json_init(pki_json *j, pki_buf *out, int indent)
+{
+    j->out = out;
+    j->indent = indent;
+    j->depth = 0;
+    j->count[0] = 0;
+}
+
+static void newline(pki_json *j, int depth)
+{
+    pki_buf *b = j->out;
+    apr_size_t n = (apr_size_t)j->indent * depth;
+
+    if (b->len + n + 1 > b->cap) {
+        pki_buf_grow(b, n + 1);
+    }
+    b->data[b->len++] = '\n';
+    memset(b->data + b->len, ' ', n);
+    b->len += n;
+}
+
+/* Inside an object the key already wrote the separator, so the value only needs it in arrays
+ * and at top level; keys mark that with the depth's count being odd-free: we track it here. */
+void pki_json_value_begin(pki_json *j)
+{
+    if (j->depth == 0) {
+        return;
+    }
+    /* count's top bit marks "a key was just written": the value follows it directly. */
+    if (j->count[j->depth] & 0x80000000u) {
+        j->count[j->depth] &= ~0x80000000u;
+        return;
+    }
+    if (j->count[j->depth]++) {
+        pki_buf_putc(j->out, ',');
+    }
+    if (j->indent) {
+        newline(j, j->depth);
+    }
+}
+
+static void container_open(pki_json *j, char c)
+{
+    pki_json_value_begin(j);
+    pki_buf_putc(j->out, c);
+    if (j->depth < PKI_JSON_MAX_DEPTH - 1) {
+        j->depth++;
+    }
+    j->count[j->depth] = 0;
+}
+
+static void container_close(pki_json *j, char c)
+{
+    if (j->count[j->depth] && j->indent) {
+        newline(j, j->depth - 1);
+    }
+    pki_buf_putc(j->out, c);
+    if (j->depth > 0) {
+        j->depth--;
+    }
+}
+
+void pki_json_object_begin(pki_json *j)
+{
+    container_open(j, '{');
+}
+
+void pki_json_object_end(pki_json *j)
+{
+    container_close(j, '}');
+}
+
+void pki_json_array_begin(pki_json *j)
+{
+    container_open(j, '[');
+}
+
+void pki_json_array_end(pki_json *j)
+{
+    container_close(j, ']');
+}
+
+void pki_json_key(pki_json *j, const char *key)
+{
+    pki_json_value_begin(j);
+    pki_buf_putc(j->out, '"');
+    pki_json_escape(j->out, key, strlen(key));
+    if (j->indent) {
+        pki_buf_put(j->out, "\": ", 3);
+    }
+    else {
+        pki_buf_put(j->out, "\":", 2);
+    }
+    j->count[j->depth] |= 0x80000000u;
+}
+
+/* Bytes that need escaping: control characters, '"', '\\', and 0xE2 (the lead byte of U+2028
+ * and U+2029). Everything else, including other non-ASCII UTF-8, is copied as is. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+void pki_json_escape(pki_buf *out, const char *s, apr_size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+
+    while (p < end) {
+        unsigned char c = *p;
+        const char *esc;
+        char u[6];
+
+        if (!needs_escape[c]) {
+            p++;
+            continue;
+        }
+        if (c == 0xE2) {
+            /* U+2028 is E2 80 A8, U+2029 is E2 80 A9; other E2 sequences pass. */
+            if (end - p >= 3 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+                pki_buf_put(out, (const char *)run, p - run);
+                pki_buf_put(out, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                p += 3;
+                run = p;
+                continue;
+            }
+            p++;
+            continue;
+        }
+        pki_buf_put(out, (const char *)run, p - run);
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        default:
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            pki_buf_put(out, u, 6);
+            esc = NULL;
+            break;
+        }
+        if (esc) {
+            pki_buf_put(out, esc, 2);
+        }
+        run = ++p;
+    }
+    pki_buf_put(out, (const char *)run, p - run);
+}
+
+void pki_json_string_n(pki_json *j, const char *s, apr_size_t n)
+{
+    pki_json_value_begin(j);
+    pki_buf_putc(j->out, '"');
+    pki_json_escape(j->out, s, n);
+    pki_buf_putc(j->out, '"');
+}
+
+void pki_json_string(pki_json *j, const char *s)
+{
+    pki_json_string_n(j, s, strlen(s));
+}
+
+void pki_json_string2(pki_json *j, const char *a, apr_size_t an, const char *b, apr_size_t bn)
+{
+    pki_json_value_begin(j);
+    pki_buf_putc(j->out, '"');
+    pki_json_escape(j->out, a, an);
+    pki_json_escape(j->out, b, bn);
+    pki_buf_putc(j->out, '"');
+}
+
+void pki_json_int(pki_json *j, apr_int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    apr_uint64_t u = v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v;
+
+    pki_json_value_begin(j);
+    do {
+        *--p = '0' + (char)(u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--p = '-';
+    }
+    pki_buf_put(j->out, p, tmp + sizeof(tmp) - p);
+}
+
+void pki_json_bool(pki_json *j, int v)
+{
+    pki_json_value_begin(j);
+    if (v) {
+        pki_buf_put(j->out, "true", 4);
+    }
+    else {
+        pki_buf_put(j->out, "false", 5);
+    }
+}
+
+void pki_json_null(pki_json *j)
+{
+    pki_json_value_begin(j);
+    pki_buf_put(j->out, "null", 4);
+}

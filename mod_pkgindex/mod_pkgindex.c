@@ -1,0 +1,235 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* mod_pkgindex: the Django Packages REST API v4 from a SQL database through mod_dbd.
+ *
+ * The glue only: claim the prefix early so httpd skips its URL decoding and filesystem walk,
+ * give every response under it the API's Allow and Vary, describe the request to the core
+ * (api.c), and send what it answers as one brigade. */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_optional.h>
+#include <apr_dbd.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include <mod_dbd.h>
+
+#include "api.h"
+#include "config.h"
+
+
+#define HANDLER_NAME "pkgindex"
+#define ALLOW        "GET, HEAD, OPTIONS"
+
+/* The prefix a request was claimed for, kept in r->request_config. */
+typedef struct pki_claim {
+    const char *prefix;
+    int bare; /* the prefix without its trailing slash: redirect */
+} pki_claim;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+static pki_claim *claim_of(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &pkgindex_module);
+}
+
+/* Before httpd decodes the URI: requests under a claimed prefix are ours, undecoded, so that
+ * malformed escapes and %00 reach the API's own 404 instead of httpd's HTML 400/404. */
+static int pre_translate(request_rec *r)
+{
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    const char **prefixes = (const char **)sconf->prefixes->elts;
+    int i;
+
+    if (r->main || !r->uri || r->uri[0] != '/') {
+        return DECLINED;
+    }
+    for (i = 0; i < sconf->prefixes->nelts; i++) {
+        apr_size_t n = strlen(prefixes[i]);
+        int bare = strncmp(r->uri, prefixes[i], n - 1) == 0 && r->uri[n - 1] == '\0';
+        if (bare || strncmp(r->uri, prefixes[i], n) == 0) {
+            pki_claim *claim = apr_palloc(r->pool, sizeof(*claim));
+            claim->prefix = prefixes[i];
+            claim->bare = bare;
+            ap_set_module_config(r->request_config, &pkgindex_module, claim);
+            return DONE;
+        }
+    }
+    return DECLINED;
+}
+
+static int translate(request_rec *r)
+{
+    if (!claim_of(r)) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, HANDLER_NAME ":", r->uri, NULL);
+    r->handler = HANDLER_NAME;
+    return OK;
+}
+
+/* No file behind the API: skip the directory walk and its .htaccess probes. */
+static int map_to_storage(request_rec *r)
+{
+    return claim_of(r) ? OK : DECLINED;
+}
+
+/* After the location walk, before authentication: so Allow and Vary also reach httpd's own
+ * responses (401, 413, ...), not only the module's. */
+static int header_parser(request_rec *r)
+{
+    pki_claim *claim = claim_of(r);
+
+    if (claim && !claim->bare) {
+        apr_table_setn(r->err_headers_out, "Allow", ALLOW);
+        apr_table_mergen(r->err_headers_out, "Vary", "Accept");
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
+    }
+    return DECLINED;
+}
+
+static pki_db *acquire(void *ctx)
+{
+    request_rec *r = ctx;
+    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    pki_db *db;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "PkgIndex: no database connection (see mod_dbd's messages)");
+        return NULL;
+    }
+    db = apr_palloc(r->pool, sizeof(*db));
+    db->driver = dbd->driver;
+    db->handle = dbd->handle;
+    db->prepared = dbd->prepared;
+    db->pool = dbd->pool;
+    return db;
+}
+
+/* Absolute links use PkgIndexBaseURL, else the request's scheme and Host, as Django does. */
+static const char *base_url(request_rec *r, const pki_dir_conf *conf)
+{
+    const char *host;
+
+    if (conf->base_url) {
+        return conf->base_url;
+    }
+    host = apr_table_get(r->headers_in, "Host");
+    if (host && *host) {
+        return apr_pstrcat(r->pool, ap_run_http_scheme(r), "://", host, NULL);
+    }
+    return ap_construct_url(r->pool, "", r);
+}
+
+static int send_body(request_rec *r, const char *data, apr_size_t len)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+
+    ap_set_content_length(r, len);
+    if (len) {
+        APR_BRIGADE_INSERT_TAIL(
+            bb, apr_bucket_pool_create(data, len, r->pool, r->connection->bucket_alloc));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
+}
+
+static int handler(request_rec *r)
+{
+    pki_claim *claim = claim_of(r);
+    pki_dir_conf *conf;
+    pki_settings settings;
+    pki_request req;
+    pki_response resp;
+    int rv;
+
+    if (!claim || !r->handler || strcmp(r->handler, HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &pkgindex_module);
+    if (!claim->bare && conf->enabled != 1) {
+        return DECLINED;
+    }
+    /* A stray body must not be read as the next request. */
+    if ((rv = ap_discard_request_body(r)) != OK) {
+        return rv;
+    }
+
+    if (claim->bare) {
+        /* "/api/v4" is the root without its slash: APPEND_SLASH, as for every route. */
+        resp.status = HTTP_MOVED_PERMANENTLY;
+        resp.content_type = "text/html; charset=utf-8";
+        resp.location = apr_pstrcat(r->pool, claim->prefix, r->args ? "?" : "",
+                                    r->args ? r->args : "", NULL);
+        resp.retry_after = 0;
+        resp.body.len = 0;
+        resp.body.data = NULL;
+    }
+    else {
+        pki_config_settings(conf, &settings);
+        req.pool = r->pool;
+        req.method = r->method;
+        req.prefix = claim->prefix;
+        req.path = r->uri + strlen(claim->prefix);
+        req.args = r->args;
+        req.accept = apr_table_get(r->headers_in, "Accept");
+        req.base = base_url(r, conf);
+        req.settings = &settings;
+        req.acquire = acquire;
+        req.acquire_ctx = r;
+        pki_api_handle(&req, &resp);
+    }
+
+    r->status = resp.status;
+    if (resp.location) {
+        /* Django's redirect carries neither Allow nor Vary. */
+        apr_table_unset(r->err_headers_out, "Allow");
+        apr_table_unset(r->err_headers_out, "Vary");
+        apr_table_setn(r->headers_out, "Location", resp.location);
+    }
+    if (resp.retry_after) {
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_itoa(r->pool, resp.retry_after));
+    }
+    if (resp.content_type) {
+        ap_set_content_type(r, resp.content_type);
+    }
+    return send_body(r, resp.body.data, resp.body.len);
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    return pki_config_init(pconf, s) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void register_hooks(apr_pool_t *pool)
+{
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_translate_name(pre_translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_translate_name(translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_header_parser(header_parser, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(pkgindex) = {
+    STANDARD20_MODULE_STUFF,
+    pki_create_dir_conf,
+    pki_merge_dir_conf,
+    pki_create_server_conf,
+    pki_merge_server_conf,
+    pki_directives,
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

@@ -1,0 +1,384 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <json-c/json.h>
+
+#include "render.h"
+
+static void write_time(pki_json *j, const pki_tz *tz, apr_int64_t usec)
+{
+    char text[PKI_TIME_MAX];
+    apr_size_t n;
+
+    if (usec == PKI_TIME_NULL) {
+        pki_json_null(j);
+        return;
+    }
+    n = pki_time_format(tz, usec, text);
+    pki_json_value_begin(j);
+    pki_buf_putc(j->out, '"');
+    pki_buf_put(j->out, text, n);
+    pki_buf_putc(j->out, '"');
+}
+
+static void write_string_or_null(pki_json *j, const char *s)
+{
+    if (s) {
+        pki_json_string(j, s);
+    }
+    else {
+        pki_json_null(j);
+    }
+}
+
+static void write_json_value(pki_json *j, struct json_object *v)
+{
+    struct json_object_iterator it, end;
+    apr_size_t i, n;
+
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        pki_json_null(j);
+        break;
+    case json_type_boolean:
+        pki_json_bool(j, json_object_get_boolean(v));
+        break;
+    case json_type_int:
+        pki_json_int(j, json_object_get_int64(v));
+        break;
+    case json_type_string:
+        pki_json_string_n(j, json_object_get_string(v), json_object_get_string_len(v));
+        break;
+    case json_type_array:
+        pki_json_array_begin(j);
+        n = json_object_array_length(v);
+        for (i = 0; i < n; i++) {
+            write_json_value(j, json_object_array_get_idx(v, i));
+        }
+        pki_json_array_end(j);
+        break;
+    case json_type_object:
+        pki_json_object_begin(j);
+        it = json_object_iter_begin(v);
+        end = json_object_iter_end(v);
+        while (!json_object_iter_equal(&it, &end)) {
+            pki_json_key(j, json_object_iter_peek_name(&it));
+            write_json_value(j, json_object_iter_peek_value(&it));
+            json_object_iter_next(&it);
+        }
+        pki_json_object_end(j);
+        break;
+    default: /* doubles do not occur in commit counts; keep json-c's spelling */
+        pki_json_value_begin(j);
+        pki_buf_puts(j->out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        break;
+    }
+}
+
+/* Scans "[int, int, ...]" (any JSON whitespace); returns 1 when S is exactly that shape. */
+static int is_int_array(const char *p)
+{
+    int items = 0;
+
+#define SKIP_WS()                                                                                  \
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')                                  \
+    p++
+    SKIP_WS();
+    if (*p++ != '[') {
+        return 0;
+    }
+    for (;;) {
+        int digits = 0;
+        SKIP_WS();
+        if (*p == ']' && items == 0) {
+            p++;
+            break;
+        }
+        if (*p == '-') {
+            p++;
+        }
+        while (*p >= '0' && *p <= '9' && digits < 18) {
+            p++;
+            digits++;
+        }
+        SKIP_WS();
+        if (!digits || (*p != ',' && *p != ']')) {
+            return 0;
+        }
+        items++;
+        if (*p++ == ']') {
+            break;
+        }
+    }
+    SKIP_WS();
+#undef SKIP_WS
+    return *p == '\0';
+}
+
+/* commits_over_52w: a JSON array of integers, written compactly. The common shape is copied
+ * directly; anything else goes through json-c, and text that is not an array renders as []. */
+static void write_commits(pki_json *j, const char *s)
+{
+    struct json_object *v;
+
+    if (is_int_array(s)) {
+        pki_json_array_begin(j);
+        for (s = strchr(s, '[') + 1;; s++) {
+            char *end;
+            apr_int64_t n = apr_strtoi64(s, &end, 10);
+            if (end == s) {
+                break; /* the empty array */
+            }
+            pki_json_int(j, n);
+            s = strpbrk(end, ",]");
+            if (*s == ']') {
+                break;
+            }
+        }
+        pki_json_array_end(j);
+        return;
+    }
+    v = json_tokener_parse(s);
+    if (v && json_object_is_type(v, json_type_array)) {
+        write_json_value(j, v);
+    }
+    else {
+        pki_json_array_begin(j);
+        pki_json_array_end(j);
+    }
+    json_object_put(v);
+}
+
+/* participants: split on ',', each trimmed as Python's str.strip(), empties dropped. */
+static void write_participants(pki_json *j, const char *s)
+{
+    pki_json_array_begin(j);
+    while (*s) {
+        const char *end = strchr(s, ','), *a, *b;
+        if (!end) {
+            end = s + strlen(s);
+        }
+        for (a = s; a < end && (*a == ' ' || (*a >= '\t' && *a <= '\r')); a++) {
+        }
+        for (b = end; b > a && (b[-1] == ' ' || (b[-1] >= '\t' && b[-1] <= '\r')); b--) {
+        }
+        if (b > a) {
+            pki_json_string_n(j, a, b - a);
+        }
+        s = *end ? end + 1 : end;
+    }
+    pki_json_array_end(j);
+}
+
+static void write_links(pki_json *j, const pki_links *l, pki_resource res, const pki_ids *ids)
+{
+    int i;
+
+    pki_json_array_begin(j);
+    for (i = 0; i < ids->count; i++) {
+        pki_links_write_item(j, l, res, ids->ids[i]);
+    }
+    pki_json_array_end(j);
+}
+
+void pki_render_package(pki_json *j, const pki_links *l, const pki_tz *tz, const pki_package *p)
+{
+    pki_json_object_begin(j);
+    pki_json_key(j, "category");
+    pki_links_write_item(j, l, PKI_RES_CATEGORIES, p->category_id);
+    pki_json_key(j, "grids");
+    write_links(j, l, PKI_RES_GRIDS, &p->grids);
+    pki_json_key(j, "id");
+    pki_json_int(j, p->id);
+    pki_json_key(j, "title");
+    pki_json_string(j, p->title);
+    pki_json_key(j, "slug");
+    pki_json_string(j, p->slug);
+    pki_json_key(j, "last_updated");
+    write_time(j, tz, p->last_updated);
+    pki_json_key(j, "last_fetched");
+    write_time(j, tz, p->last_fetched);
+    pki_json_key(j, "repo_url");
+    pki_json_string(j, p->repo_url);
+    pki_json_key(j, "pypi_version");
+    write_string_or_null(j, p->pypi_version);
+    pki_json_key(j, "created");
+    write_time(j, tz, p->created);
+    pki_json_key(j, "modified");
+    write_time(j, tz, p->modified);
+    pki_json_key(j, "repo_forks");
+    pki_json_int(j, p->repo_forks);
+    pki_json_key(j, "repo_description");
+    pki_json_string(j, p->repo_description);
+    pki_json_key(j, "pypi_url");
+    pki_json_string(j, p->pypi_url);
+    pki_json_key(j, "documentation_url");
+    write_string_or_null(j, p->documentation_url);
+    pki_json_key(j, "repo_watchers");
+    pki_json_int(j, p->repo_watchers);
+    pki_json_key(j, "commits_over_52");
+    write_commits(j, p->commits_over_52);
+    pki_json_key(j, "participants");
+    write_participants(j, p->participants);
+    pki_json_object_end(j);
+}
+
+void pki_render_grid(pki_json *j, const pki_links *l, const pki_tz *tz, const pki_grid *g)
+{
+    pki_json_object_begin(j);
+    pki_json_key(j, "id");
+    pki_json_int(j, g->id);
+    pki_json_key(j, "title");
+    pki_json_string(j, g->title);
+    pki_json_key(j, "slug");
+    pki_json_string(j, g->slug);
+    pki_json_key(j, "description");
+    pki_json_string(j, g->description);
+    pki_json_key(j, "is_locked");
+    pki_json_bool(j, g->is_locked);
+    pki_json_key(j, "packages");
+    write_links(j, l, PKI_RES_PACKAGES, &g->packages);
+    pki_json_key(j, "header");
+    pki_json_bool(j, g->header);
+    pki_json_key(j, "created");
+    write_time(j, tz, g->created);
+    pki_json_key(j, "modified");
+    write_time(j, tz, g->modified);
+    pki_json_object_end(j);
+}
+
+void pki_render_category(pki_json *j, const pki_tz *tz, const pki_category *c)
+{
+    pki_json_object_begin(j);
+    pki_json_key(j, "id");
+    pki_json_int(j, c->id);
+    pki_json_key(j, "title");
+    pki_json_string(j, c->title);
+    pki_json_key(j, "slug");
+    pki_json_string(j, c->slug);
+    pki_json_key(j, "description");
+    pki_json_string(j, c->description);
+    pki_json_key(j, "title_plural");
+    pki_json_string(j, c->title_plural);
+    pki_json_key(j, "show_pypi");
+    pki_json_bool(j, c->show_pypi);
+    pki_json_key(j, "created");
+    write_time(j, tz, c->created);
+    pki_json_key(j, "modified");
+    write_time(j, tz, c->modified);
+    pki_json_object_end(j);
+}
+
+void pki_render_page(pki_json *j, const pki_links *l, const pki_tz *tz, pki_resource res,
+                     const pki_page *page, const char *next, const char *previous)
+{
+    int i;
+
+    pki_json_object_begin(j);
+    pki_json_key(j, "count");
+    pki_json_int(j, page->count);
+    pki_json_key(j, "next");
+    write_string_or_null(j, next);
+    pki_json_key(j, "previous");
+    write_string_or_null(j, previous);
+    pki_json_key(j, "results");
+    pki_json_array_begin(j);
+    for (i = 0; i < page->n; i++) {
+        if (res == PKI_RES_PACKAGES) {
+            pki_render_package(j, l, tz, &((const pki_package *)page->items)[i]);
+        }
+        else if (res == PKI_RES_GRIDS) {
+            pki_render_grid(j, l, tz, &((const pki_grid *)page->items)[i]);
+        }
+        else {
+            pki_render_category(j, tz, &((const pki_category *)page->items)[i]);
+        }
+    }
+    pki_json_array_end(j);
+    pki_json_object_end(j);
+}
+
+void pki_render_root(pki_json *j, const pki_links *l)
+{
+    static const pki_resource order[] = {PKI_RES_PACKAGES, PKI_RES_SEARCH, PKI_RES_GRIDS,
+                                         PKI_RES_CATEGORIES};
+    apr_size_t i;
+
+    pki_json_object_begin(j);
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        pki_json_key(j, pki_resource_segment[order[i]]);
+        pki_json_string(j, pki_links_collection(l, order[i]));
+    }
+    pki_json_object_end(j);
+}
+
+const char *pki_view_name(pki_resource res, int detail)
+{
+    static const char *const names[PKI_RES_COUNT_][2] = {
+        [PKI_RES_ROOT] = {"Api Root", "Api Root"},
+        [PKI_RES_PACKAGES] = {"Package List", "Package Instance"},
+        [PKI_RES_GRIDS] = {"Grid List", "Grid Instance"},
+        [PKI_RES_CATEGORIES] = {"Category List", "Category Instance"},
+        [PKI_RES_SEARCH] = {"Search V3 List", "Search V3 List"},
+    };
+    return names[res][detail ? 1 : 0];
+}
+
+const char *pki_view_description(pki_resource res)
+{
+    switch (res) {
+    case PKI_RES_ROOT:
+        return "The default basic root view for DefaultRouter";
+    case PKI_RES_PACKAGES:
+        return "API endpoint that allows packages to be viewed or edited.";
+    case PKI_RES_SEARCH:
+        return "Accepts a 'q' GET parameter.\n\nReturns SearchV3 (PostgreSQL FTS) results.";
+    default:
+        return "";
+    }
+}
+
+const char *pki_model_name(pki_resource res)
+{
+    switch (res) {
+    case PKI_RES_PACKAGES:
+        return "Package";
+    case PKI_RES_GRIDS:
+        return "Grid";
+    case PKI_RES_CATEGORIES:
+        return "Category";
+    default:
+        return "";
+    }
+}
+
+void pki_render_options(pki_json *j, pki_resource res, int detail)
+{
+    pki_json_object_begin(j);
+    pki_json_key(j, "name");
+    pki_json_string(j, pki_view_name(res, detail));
+    pki_json_key(j, "description");
+    pki_json_string(j, pki_view_description(res));
+    pki_json_key(j, "renders");
+    pki_json_array_begin(j);
+    pki_json_string(j, "application/json");
+    pki_json_string(j, "text/html");
+    pki_json_array_end(j);
+    pki_json_key(j, "parses");
+    pki_json_array_begin(j);
+    pki_json_string(j, "application/json");
+    pki_json_string(j, "application/x-www-form-urlencoded");
+    pki_json_string(j, "multipart/form-data");
+    pki_json_array_end(j);
+    pki_json_object_end(j);
+}
+
+void pki_render_detail(pki_json *j, const char *detail)
+{
+    pki_json_object_begin(j);
+    pki_json_key(j, "detail");
+    pki_json_string(j, detail);
+    pki_json_object_end(j);
+}

@@ -1,0 +1,453 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "store.h"
+#include "tz.h"
+
+#define PACKAGE_COLUMNS                                                                            \
+    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"            \
+    " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
+    " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
+    " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
+#define GRID_COLUMNS                                                                               \
+    "SELECT id, title, slug, description, is_locked, header, created, modified FROM grid_grid "
+#define CATEGORY_COLUMNS                                                                           \
+    "SELECT id, title, slug, description, title_plural, show_pypi, created, modified"              \
+    " FROM package_category "
+/* A grid's packages are ordered by title in code-point order, as the original's C collation. */
+#define GRID_MEMBERS                                                                               \
+    "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
+    " JOIN package_package p ON p.id = gp.package_id "
+
+/* A page is a contiguous run of ids, so its memberships are one range query (no N+1). */
+const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
+    [PKI_SQL_PACKAGE_BY_ID] = {"pkgindex_package_by_id", PACKAGE_COLUMNS "WHERE p.id = %lld"},
+    [PKI_SQL_PACKAGE_BY_SLUG] = {"pkgindex_package_by_slug", PACKAGE_COLUMNS "WHERE p.slug = %s"},
+    [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
+                               "SELECT package_id, grid_id FROM grid_gridpackage"
+                               " WHERE package_id = %lld ORDER BY id"},
+    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count", "SELECT COUNT(*) FROM package_package"},
+    [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
+                              PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
+    [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
+                                    "SELECT package_id, grid_id FROM grid_gridpackage"
+                                    " WHERE package_id BETWEEN %lld AND %lld"
+                                    " ORDER BY package_id DESC, id"},
+    [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
+    [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
+    [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
+                               GRID_MEMBERS "WHERE gp.grid_id = %lld ORDER BY p.title, p.id"},
+    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count", "SELECT COUNT(*) FROM grid_grid"},
+    [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
+                           GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
+    [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
+                                    GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
+                                                 " ORDER BY gp.grid_id DESC, p.title, p.id"},
+    [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
+                                "SELECT COUNT(*) FROM package_category"},
+    [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
+                               CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
+};
+
+/* A statement that fails is prepared again once and retried: after a schema change (sqlite3)
+ * or a server restart (pgsql) the old statements are dead for good. The sqlite3 driver leaks
+ * a little memory per prepare, so a broken connection re-prepares at most once a second. */
+#define REPREPARE_KEY "pkgindex-reprepared"
+
+static int may_reprepare(pki_db *db)
+{
+    void *last = NULL;
+    apr_time_t now = apr_time_now(), *stamp;
+
+    apr_pool_userdata_get(&last, REPREPARE_KEY, db->pool);
+    if (last && now - *(apr_time_t *)last < apr_time_from_sec(1)) {
+        return 0;
+    }
+    stamp = last ? last : apr_palloc(db->pool, sizeof(*stamp));
+    *stamp = now;
+    if (!last) {
+        apr_pool_userdata_set(stamp, REPREPARE_KEY, NULL, db->pool);
+    }
+    return 1;
+}
+
+static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                                apr_dbd_results_t **res)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+    int rv = -1;
+
+    *res = NULL;
+    if (stmt) {
+        /* random access: pgsql's sequential mode misbehaves on empty and undrained results */
+        rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
+    }
+    if (rv != 0 && may_reprepare(db)) {
+        stmt = NULL;
+        if (apr_dbd_prepare(db->driver, db->pool, db->handle, pki_sql[id].sql, pki_sql[id].label,
+                            &stmt) == 0 &&
+            stmt) {
+            apr_hash_set(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING, stmt);
+            *res = NULL;
+            rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
+        }
+    }
+    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static int next_row(pki_db *db, apr_pool_t *pool, apr_dbd_results_t *res, apr_dbd_row_t **row)
+{
+    return apr_dbd_get_row(db->driver, pool, res, row, -1) == 0;
+}
+
+/* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
+static const char *col_str(pki_db *db, apr_dbd_row_t *row, int col)
+{
+    const char *s = NULL;
+
+    if (apr_dbd_datum_get(db->driver, row, col, APR_DBD_TYPE_STRING, &s) != APR_SUCCESS) {
+        return NULL;
+    }
+    return s;
+}
+
+static const char *col_text(pki_db *db, apr_dbd_row_t *row, int col)
+{
+    const char *s = col_str(db, row, col);
+    return s ? s : "";
+}
+
+static apr_int64_t col_int(pki_db *db, apr_dbd_row_t *row, int col)
+{
+    const char *s = col_str(db, row, col);
+    return s ? apr_atoi64(s) : 0;
+}
+
+static int col_bool(pki_db *db, apr_dbd_row_t *row, int col)
+{
+    const char *s = col_str(db, row, col);
+    return s && (*s == 't' || *s == 'T' || (*s >= '1' && *s <= '9'));
+}
+
+static apr_int64_t col_time(pki_db *db, apr_dbd_row_t *row, int col)
+{
+    const char *s = col_str(db, row, col);
+    apr_int64_t usec;
+
+    if (!s || pki_time_parse(s, &usec) != 0) {
+        return PKI_TIME_NULL;
+    }
+    return usec;
+}
+
+static void read_package(pki_db *db, apr_dbd_row_t *row, pki_package *p)
+{
+    p->id = col_int(db, row, 0);
+    p->category_id = col_int(db, row, 1);
+    p->title = col_text(db, row, 2);
+    p->slug = col_text(db, row, 3);
+    p->last_updated = col_time(db, row, 4);
+    p->last_fetched = col_time(db, row, 5);
+    p->repo_url = col_text(db, row, 6);
+    p->pypi_version = col_str(db, row, 7);
+    p->created = col_time(db, row, 8);
+    p->modified = col_time(db, row, 9);
+    p->repo_forks = col_int(db, row, 10);
+    p->repo_description = col_text(db, row, 11);
+    p->pypi_url = col_text(db, row, 12);
+    p->documentation_url = col_str(db, row, 13);
+    p->repo_watchers = col_int(db, row, 14);
+    p->commits_over_52 = col_text(db, row, 15);
+    p->participants = col_text(db, row, 16);
+    p->grids.ids = NULL;
+    p->grids.count = 0;
+}
+
+static void read_grid(pki_db *db, apr_dbd_row_t *row, pki_grid *g)
+{
+    g->id = col_int(db, row, 0);
+    g->title = col_text(db, row, 1);
+    g->slug = col_text(db, row, 2);
+    g->description = col_text(db, row, 3);
+    g->is_locked = col_bool(db, row, 4);
+    g->header = col_bool(db, row, 5);
+    g->created = col_time(db, row, 6);
+    g->modified = col_time(db, row, 7);
+    g->packages.ids = NULL;
+    g->packages.count = 0;
+}
+
+static void read_category(pki_db *db, apr_dbd_row_t *row, pki_category *c)
+{
+    c->id = col_int(db, row, 0);
+    c->title = col_text(db, row, 1);
+    c->slug = col_text(db, row, 2);
+    c->description = col_text(db, row, 3);
+    c->title_plural = col_text(db, row, 4);
+    c->show_pypi = col_bool(db, row, 5);
+    c->created = col_time(db, row, 6);
+    c->modified = col_time(db, row, 7);
+}
+
+/* Related ids of one or more owners: rows of (owner_id, related_id), grouped by owner in the
+ * order the owners were read. Each owner's pki_ids points into one shared array. */
+typedef struct owner_ref {
+    apr_int64_t id;
+    pki_ids *ids;
+} owner_ref;
+
+static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt,
+                                   const void **args, owner_ref *owners, int n)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *all;
+    int o = 0, i, start = 0;
+    apr_int64_t *ids;
+    int *counts;
+
+    if (select_rows(db, pool, stmt, args, &res) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    all = apr_array_make(pool, 64, sizeof(apr_int64_t) * 2);
+    while (next_row(db, pool, res, &row)) {
+        apr_int64_t *pair = apr_array_push(all);
+        pair[0] = col_int(db, row, 0);
+        pair[1] = col_int(db, row, 1);
+    }
+    ids = apr_palloc(pool, sizeof(apr_int64_t) * (all->nelts + 1));
+    counts = apr_pcalloc(pool, sizeof(int) * (n + 1));
+    /* Rows come in owner order; walk both lists together. */
+    for (i = 0; i < all->nelts; i++) {
+        apr_int64_t *pair = &((apr_int64_t *)all->elts)[i * 2];
+        while (o < n && owners[o].id != pair[0]) {
+            o++;
+        }
+        if (o == n) {
+            break;
+        }
+        ids[i] = pair[1];
+        counts[o]++;
+    }
+    for (o = 0; o < n; o++) {
+        owners[o].ids->ids = ids + start;
+        owners[o].ids->count = counts[o];
+        start += counts[o];
+    }
+    return APR_SUCCESS;
+}
+
+static int valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        int n = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2 :
+                (*s & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *s < 0xC2) || (n == 3 && *s > 0xF4)) {
+            return 0;
+        }
+        s++;
+        while (n--) {
+            if ((*s++ & 0xC0) != 0x80) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Reads the one row a detail lookup selects. Returns 0 with *ROW NULL when there is none. */
+static apr_status_t lookup_row(pki_db *db, apr_pool_t *pool, const pki_route *route,
+                               pki_sql_id by_id, pki_sql_id by_slug, apr_dbd_row_t **row)
+{
+    apr_dbd_results_t *res;
+    const void *args[1];
+    apr_int64_t id = route->id;
+
+    *row = NULL;
+    if (route->lookup_is_id) {
+        if (id < 0) {
+            return APR_SUCCESS; /* beyond 64 bits: no such object */
+        }
+        args[0] = &id;
+        if (select_rows(db, pool, by_id, args, &res) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    else {
+        /* A slug that is not UTF-8 matches nothing (and pgsql would reject it). */
+        if (!valid_utf8((const unsigned char *)route->lookup)) {
+            return APR_SUCCESS;
+        }
+        args[0] = route->lookup;
+        if (select_rows(db, pool, by_slug, args, &res) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    if (!next_row(db, pool, res, row)) {
+        *row = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_package(pki_db *db, apr_pool_t *pool, const pki_route *route,
+                               pki_package **out)
+{
+    apr_dbd_row_t *row;
+    pki_package *p;
+    owner_ref owner;
+    const void *args[1];
+
+    *out = NULL;
+    if (lookup_row(db, pool, route, PKI_SQL_PACKAGE_BY_ID, PKI_SQL_PACKAGE_BY_SLUG, &row) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!row) {
+        return APR_SUCCESS;
+    }
+    p = apr_palloc(pool, sizeof(*p));
+    read_package(db, row, p);
+    owner.id = p->id;
+    owner.ids = &p->grids;
+    args[0] = &p->id;
+    if (read_relations(db, pool, PKI_SQL_PACKAGE_GRIDS, args, &owner, 1) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *out = p;
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_grid(pki_db *db, apr_pool_t *pool, const pki_route *route, pki_grid **out)
+{
+    apr_dbd_row_t *row;
+    pki_grid *g;
+    owner_ref owner;
+    const void *args[1];
+
+    *out = NULL;
+    if (lookup_row(db, pool, route, PKI_SQL_GRID_BY_ID, PKI_SQL_GRID_BY_SLUG, &row) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!row) {
+        return APR_SUCCESS;
+    }
+    g = apr_palloc(pool, sizeof(*g));
+    read_grid(db, row, g);
+    owner.id = g->id;
+    owner.ids = &g->packages;
+    args[0] = &g->id;
+    if (read_relations(db, pool, PKI_SQL_GRID_PACKAGES, args, &owner, 1) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *out = g;
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_category(pki_db *db, apr_pool_t *pool, const pki_route *route,
+                                pki_category **out)
+{
+    apr_dbd_row_t *row;
+    pki_route by_id = *route;
+
+    *out = NULL;
+    if (!route->lookup_is_id) {
+        return APR_SUCCESS; /* categories are looked up by id only */
+    }
+    if (lookup_row(db, pool, &by_id, PKI_SQL_CATEGORY_BY_ID, PKI_SQL_CATEGORY_BY_ID, &row) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (row) {
+        *out = apr_palloc(pool, sizeof(pki_category));
+        read_category(db, row, *out);
+    }
+    return APR_SUCCESS;
+}
+
+static const struct {
+    pki_sql_id count, page, relations;
+    apr_size_t size;
+} pages[PKI_RES_COUNT_] = {
+    [PKI_RES_PACKAGES] = {PKI_SQL_PACKAGE_COUNT, PKI_SQL_PACKAGE_PAGE, PKI_SQL_PACKAGE_PAGE_GRIDS,
+                          sizeof(pki_package)},
+    [PKI_RES_GRIDS] = {PKI_SQL_GRID_COUNT, PKI_SQL_GRID_PAGE, PKI_SQL_GRID_PAGE_PACKAGES,
+                       sizeof(pki_grid)},
+    [PKI_RES_CATEGORIES] = {PKI_SQL_CATEGORY_COUNT, PKI_SQL_CATEGORY_PAGE, PKI_SQL_COUNT_,
+                            sizeof(pki_category)},
+};
+
+apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t limit,
+                            apr_int64_t offset, pki_page *out)
+{
+    apr_dbd_results_t *rs;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *items;
+    owner_ref *owners;
+    const void *args[2];
+    int i;
+
+    out->count = 0;
+    out->items = NULL;
+    out->n = 0;
+    if (select_rows(db, pool, pages[res].count, NULL, &rs) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (next_row(db, pool, rs, &row)) {
+        out->count = col_int(db, row, 0);
+        while (next_row(db, pool, rs, &row)) {
+        }
+    }
+    if (offset >= out->count) {
+        return APR_SUCCESS; /* past the end: no page query */
+    }
+
+    args[0] = &limit;
+    args[1] = &offset;
+    if (select_rows(db, pool, pages[res].page, args, &rs) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    items = apr_array_make(pool, limit < 64 ? (int)limit : 64, pages[res].size);
+    row = NULL;
+    while (next_row(db, pool, rs, &row)) {
+        void *item = apr_array_push(items);
+        if (res == PKI_RES_PACKAGES) {
+            read_package(db, row, item);
+        }
+        else if (res == PKI_RES_GRIDS) {
+            read_grid(db, row, item);
+        }
+        else {
+            read_category(db, row, item);
+        }
+    }
+    out->items = items->elts;
+    out->n = items->nelts;
+    if (out->n == 0 || pages[res].relations == PKI_SQL_COUNT_) {
+        return APR_SUCCESS;
+    }
+
+    owners = apr_palloc(pool, sizeof(*owners) * out->n);
+    for (i = 0; i < out->n; i++) {
+        if (res == PKI_RES_PACKAGES) {
+            pki_package *p = &((pki_package *)out->items)[i];
+            owners[i].id = p->id;
+            owners[i].ids = &p->grids;
+        }
+        else {
+            pki_grid *g = &((pki_grid *)out->items)[i];
+            owners[i].id = g->id;
+            owners[i].ids = &g->packages;
+        }
+    }
+    /* ids descend through the page: the last is the smallest */
+    args[0] = &owners[out->n - 1].id;
+    args[1] = &owners[0].id;
+    return read_relations(db, pool, pages[res].relations, args, owners, out->n);
+}

@@ -1,0 +1,57 @@
+"""Session fixtures: one httpd per dataset, shared by all tests.
+
+The Makefile builds the module before running pytest; nothing is built here.
+Servers live in temp dirs under /tmp (see helpers.make_www_tmpdir) and are
+stopped at the end of the session; set PKGINDEX_KEEP_TMP=1 to keep their
+directories (config, error log, database) for a post-mortem.
+"""
+
+import os
+import shutil
+
+import pytest
+
+import helpers
+
+
+@pytest.fixture(scope="session")
+def module_so():
+    """Path of the built module; fails (not skips) when it is missing."""
+    if not os.path.isfile(helpers.MODULE):
+        pytest.fail(f"{helpers.MODULE} not found: run `make build` (or `make integration`)")
+    return helpers.MODULE
+
+
+def _cleanup(workdir):
+    if os.environ.get("PKGINDEX_KEEP_TMP"):
+        print(f"\nkept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve(db_inputs, prefix, module):
+    """Create a database from db_inputs (none: the real sample) and serve it."""
+    workdir = helpers.make_www_tmpdir(prefix)
+    os.mkdir(os.path.join(workdir, "db"), 0o755)
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *db_inputs)
+    server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module).start()
+    return server, workdir
+
+
+@pytest.fixture(scope="session")
+def conformance_server(module_so):
+    """httpd serving tests/data/conformance/{categories,grids,packages}.jsonl."""
+    inputs = [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
+    server, workdir = _serve(inputs, "pkgindex-conformance-", module_so)
+    yield server
+    server.stop()
+    _cleanup(workdir)
+
+
+@pytest.fixture(scope="session")
+def real_server(module_so):
+    """httpd serving the default real sample (scripts/make-sample-db without inputs)."""
+    server, workdir = _serve([], "pkgindex-real-", module_so)
+    yield server
+    server.stop()
+    _cleanup(workdir)

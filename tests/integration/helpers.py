@@ -1,0 +1,208 @@
+"""Run a real httpd with mod_pkgindex for the integration tests, and talk to it.
+
+Everything goes through the project's own tools (bin/pkgindex-serve,
+scripts/make-sample-db) and data (tests/data/), so the tests exercise what
+`make run` does.  Requests use http.client on a fresh connection each, which
+adds only `Host` and `Accept-Encoding: identity` (and `Content-Length` with a
+body): the tests decide every other header.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from typing import NamedTuple
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(REPO, "tests", "data")
+CONFORMANCE = os.path.join(DATA, "conformance")
+# PKGINDEX_MODULE tests another build of the module (e.g. with sanitizers).
+MODULE = os.path.abspath(os.environ.get("PKGINDEX_MODULE") or os.path.join(REPO, "build", "mod_pkgindex.so"))
+SERVE = os.path.join(REPO, "bin", "pkgindex-serve")
+MAKE_SAMPLE_DB = os.path.join(REPO, "scripts", "make-sample-db")
+BASE_URL = "https://djangopackages.org"
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def drf_json(obj):
+    """The exact bytes DRF's compact JSON renderer produces for obj (spec section 7)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode("utf-8")
+
+
+def make_www_tmpdir(prefix="pkgindex-test-"):
+    """A temp dir httpd's children (www-data when run as root) can traverse.
+
+    mkdtemp creates 0700; the database directory itself is then made
+    group-writable for www-data by pkgindex-serve.
+    """
+    path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(path, 0o755)
+    return path
+
+
+def free_port():
+    """A port nobody listens on right now (other httpds may share the machine)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_db(path, *jsonl):
+    """Create a database with scripts/make-sample-db (no JSONL: the real sample)."""
+    res = subprocess.run([MAKE_SAMPLE_DB, "--force", path, *jsonl],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"make-sample-db failed ({res.returncode}):\n{res.stdout}")
+    return path
+
+
+class Headers:
+    """Response headers: case-insensitive, duplicates kept in order.
+
+    get() joins duplicates with ", " (their HTTP meaning), so an accidental
+    second `Vary: Accept` shows up as "Accept, Accept" in an equality check.
+    """
+
+    def __init__(self, pairs):
+        self.pairs = list(pairs)
+
+    def get_all(self, name):
+        return [v for k, v in self.pairs if k.lower() == name.lower()]
+
+    def get(self, name, default=None):
+        values = self.get_all(name)
+        return ", ".join(values) if values else default
+
+    def __getitem__(self, name):
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name):
+        return bool(self.get_all(name))
+
+    def __repr__(self):
+        return f"Headers({self.pairs!r})"
+
+
+class Response(NamedTuple):
+    status: int
+    headers: Headers
+    body: bytes
+
+
+class Server:
+    """One httpd started by bin/pkgindex-serve, owned by pid.
+
+    Server(db_path, conf_text).start() writes conf_text to an extra config
+    file, runs `pkgindex-serve --port P --db sqlite3:DB --conf EXTRA
+    --rundir WORKDIR/run` and waits until the port accepts connections.
+    """
+
+    def __init__(self, db, conf="", workdir=None, module=None):
+        self.db = os.path.abspath(db)
+        self.conf = conf
+        self.workdir = workdir or make_www_tmpdir()
+        self.module = module
+        self.rundir = os.path.join(self.workdir, "run")
+        self.port = None
+        self.proc = None
+
+    def start(self, timeout=10.0):
+        self.port = free_port()
+        extra = os.path.join(self.workdir, "extra.conf")
+        with open(extra, "w", encoding="utf-8") as f:
+            f.write(self.conf + "\n")
+        cmd = [SERVE, "--port", str(self.port), "--db", f"sqlite3:{self.db}", "--conf", extra,
+               "--rundir", self.rundir]
+        if self.module:
+            cmd += ["--module", self.module]
+        self.serve_log = os.path.join(self.workdir, "serve.log")
+        with open(self.serve_log, "wb") as log:
+            # Own session: if SIGTERM is not enough, stop() can kill httpd's children too.
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pkgindex-serve exited with {self.proc.returncode}\n{self.logs()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"httpd did not listen on port {self.port} within {timeout}s\n{self.logs()}")
+            time.sleep(0.05)
+
+    def logs(self):
+        """pkgindex-serve's output and httpd's error log, for failure messages."""
+        parts = []
+        for name in (getattr(self, "serve_log", None), os.path.join(self.rundir, "error.log")):
+            if name and os.path.exists(name):
+                with open(name, encoding="utf-8", errors="replace") as f:
+                    parts.append(f"--- {name}\n{f.read()}")
+        return "\n".join(parts)
+
+    def error_log(self):
+        path = os.path.join(self.rundir, "error.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def request(self, method, path, headers=None, body=None, timeout=10.0):
+        """Send one request on a fresh connection; return Response(status, headers, body)."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, Headers(resp.getheaders()), data)
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=10.0):
+        """Send raw bytes, return everything the server sends until it closes.
+
+        For what http.client hides, e.g. bytes after a HEAD response's headers.
+        Include `Connection: close` in the request, or this waits for the timeout.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+
+    def stop(self):
+        """SIGTERM (httpd's graceful-enough stop), wait, kill the group after 5 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
