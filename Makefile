@@ -7,7 +7,7 @@ CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
             -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
-LIBS     := -lapr-1 -laprutil-1 -ljson-c
+LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3
 
 B := build
 

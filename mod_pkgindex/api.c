@@ -25,8 +25,9 @@ static void error(pki_response *resp, int status, int indent, const char *detail
     pki_render_detail(&j, detail);
 }
 
-static void unavailable(pki_response *resp, int indent)
+static void unavailable(pki_response *resp, int indent, const pki_db *db)
 {
+    resp->log = db && db->error ? db->error : "no database connection";
     error(resp, 503, indent, "Service temporarily unavailable, try again later.");
     resp->retry_after = 1;
 }
@@ -41,7 +42,7 @@ static void get_list(const pki_request *req, pki_response *resp, pki_json *j,
     pki_query_page_params(q, req->pool, req->settings->page_size, req->settings->max_limit, &pp);
     if (pki_store_page(db, req->pool, route->resource, pp.limit, pp.offset, &page) !=
         APR_SUCCESS) {
-        unavailable(resp, j->indent);
+        unavailable(resp, j->indent, db);
         return;
     }
     /* DRF's get_next_link / get_previous_link, with exact arithmetic on huge offsets. */
@@ -81,7 +82,7 @@ static void get_detail(const pki_request *req, pki_response *resp, pki_json *j,
         break;
     }
     if (rv != APR_SUCCESS) {
-        unavailable(resp, j->indent);
+        unavailable(resp, j->indent, db);
         return;
     }
     if (!obj) {
@@ -124,8 +125,8 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         error(resp, 404, j->indent, "Not found.");
         return;
     }
-    if (!(db = req->acquire(req->acquire_ctx))) {
-        unavailable(resp, j->indent);
+    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db) != APR_SUCCESS) {
+        unavailable(resp, j->indent, db);
         return;
     }
     if (route->detail) {
@@ -134,6 +135,55 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     else {
         get_list(req, resp, j, &l, route, q, db);
     }
+}
+
+void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_response *resp)
+{
+    const char *detail;
+
+    switch (status) {
+    case 400:
+        detail = "Bad request.";
+        break;
+    case 401:
+        detail = "Authentication credentials were not provided.";
+        break;
+    case 403:
+        detail = "You do not have permission to perform this action.";
+        break;
+    case 404:
+        detail = "Not found.";
+        break;
+    case 413:
+        detail = "Request body is too large.";
+        break;
+    case 414:
+        detail = "Request URI is too long.";
+        break;
+    default:
+        detail = apr_pstrcat(pool, reason && *reason ? reason : "Error", ".", NULL);
+        break;
+    }
+    resp->location = NULL;
+    resp->retry_after = 0;
+    resp->log = NULL;
+    pki_buf_init(&resp->body, pool, 64);
+    error(resp, status, 0, detail);
+}
+
+/* ?format='s last value. A value holding a NUL byte names no renderer: it is returned as a
+ * string that matches none, as Python compares the whole value. */
+static const char *format_param(const pki_query *q)
+{
+    const pki_param *params = (const pki_param *)q->params->elts;
+    int i;
+
+    for (i = q->params->nelts - 1; i >= 0; i--) {
+        if (params[i].klen == 6 && memcmp(params[i].key, "format", 6) == 0) {
+            return params[i].vlen == strlen(params[i].val) ? params[i].val : "\x01";
+        }
+    }
+    return NULL;
 }
 
 void pki_api_handle(const pki_request *req, pki_response *resp)
@@ -148,6 +198,7 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     resp->content_type = JSON_TYPE;
     resp->location = NULL;
     resp->retry_after = 0;
+    resp->log = NULL;
     pki_buf_init(&resp->body, req->pool, 2048);
 
     switch (pki_route_match(req->pool, req->path, &route)) {
@@ -172,7 +223,7 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     }
 
     /* The URL suffix wins over ?format= (DRF's format_suffix or query_params.get). */
-    format = route.suffix ? route.suffix : pki_query_get(&q, "format");
+    format = route.suffix ? route.suffix : format_param(&q);
     switch (pki_negotiate(req->pool, format, req->accept, &acc)) {
     case PKI_NEG_OK:
         break;

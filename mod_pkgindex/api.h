@@ -39,9 +39,14 @@ typedef struct pki_response {
     const char *content_type; /* NULL: none (empty body) */
     const char *location;     /* for redirects */
     int retry_after;          /* seconds, for 503; 0: none */
+    const char *log;          /* what went wrong, for the error log; NULL: nothing */
     pki_buf body;
 } pki_response;
 
 void pki_api_handle(const pki_request *req, pki_response *resp);
+
+/* The JSON answer to an error httpd raised itself (reached through ErrorDocument):
+ * STATUS with a {"detail"} in DRF's words where DRF has them, else REASON ("Not Found"). */
+void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_response *resp);
 
 #endif

@@ -6,8 +6,10 @@
  * give every response under it the API's Allow and Vary, describe the request to the core
  * (api.c), and send what it answers as one brigade. */
 
+#include <stdlib.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <apr_dbd.h>
@@ -42,29 +44,74 @@ static pki_claim *claim_of(request_rec *r)
     return ap_get_module_config(r->request_config, &pkgindex_module);
 }
 
-/* Before httpd decodes the URI: requests under a claimed prefix are ours, undecoded, so that
- * malformed escapes and %00 reach the API's own 404 instead of httpd's HTML 400/404. */
-static int pre_translate(request_rec *r)
+/* The prefix URI falls under, or NULL; *BARE is set for the prefix without its slash. */
+static const char *claimed_prefix(request_rec *r, const char *uri, int *bare)
 {
     pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
     const char **prefixes = (const char **)sconf->prefixes->elts;
     int i;
 
-    if (r->main || !r->uri || r->uri[0] != '/') {
-        return DECLINED;
+    if (!uri || uri[0] != '/') {
+        return NULL;
     }
     for (i = 0; i < sconf->prefixes->nelts; i++) {
         apr_size_t n = strlen(prefixes[i]);
-        int bare = strncmp(r->uri, prefixes[i], n - 1) == 0 && r->uri[n - 1] == '\0';
-        if (bare || strncmp(r->uri, prefixes[i], n) == 0) {
-            pki_claim *claim = apr_palloc(r->pool, sizeof(*claim));
-            claim->prefix = prefixes[i];
-            claim->bare = bare;
-            ap_set_module_config(r->request_config, &pkgindex_module, claim);
-            return DONE;
+        *bare = strncmp(uri, prefixes[i], n - 1) == 0 && uri[n - 1] == '\0';
+        if (*bare || strncmp(uri, prefixes[i], n) == 0) {
+            return prefixes[i];
         }
     }
+    return NULL;
+}
+
+/* httpd answers a path with a malformed escape ("%zz") with its own HTML 400 before any
+ * hook sees it. Django keeps such text literally, so under the prefix escape the stray '%'
+ * ("%25zz"): the route then decodes it back to the literal the original would look up. */
+static int post_read_request(request_rec *r)
+{
+    const char *path = r->parsed_uri.path, *p;
+    char *fixed, *o;
+    int bare, bad = 0;
+
+    if (r->main || !path || !ap_strchr_c(path, '%') || !claimed_prefix(r, path, &bare)) {
+        return DECLINED;
+    }
+    for (p = path; (p = ap_strchr_c(p, '%')); p++) {
+        bad += !(apr_isxdigit(p[1]) && apr_isxdigit(p[2]));
+    }
+    if (!bad) {
+        return DECLINED;
+    }
+    fixed = o = apr_palloc(r->pool, strlen(path) + 2 * bad + 1);
+    for (p = path; *p; p++) {
+        *o++ = *p;
+        if (*p == '%' && !(apr_isxdigit(p[1]) && apr_isxdigit(p[2]))) {
+            *o++ = '2';
+            *o++ = '5';
+        }
+    }
+    *o = '\0';
+    r->parsed_uri.path = fixed;
+    r->uri = fixed;
     return DECLINED;
+}
+
+/* Before httpd decodes the URI: requests under a claimed prefix are ours, undecoded, so that
+ * escapes such as %00 reach the API's own 404 instead of httpd's HTML 400/404. */
+static int pre_translate(request_rec *r)
+{
+    pki_claim *claim;
+    const char *prefix;
+    int bare;
+
+    if (r->main || !(prefix = claimed_prefix(r, r->uri, &bare))) {
+        return DECLINED;
+    }
+    claim = apr_palloc(r->pool, sizeof(*claim));
+    claim->prefix = prefix;
+    claim->bare = bare;
+    ap_set_module_config(r->request_config, &pkgindex_module, claim);
+    return DONE;
 }
 
 static int translate(request_rec *r)
@@ -104,8 +151,6 @@ static pki_db *acquire(void *ctx)
     pki_db *db;
 
     if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "PkgIndex: no database connection (see mod_dbd's messages)");
         return NULL;
     }
     db = apr_palloc(r->pool, sizeof(*db));
@@ -113,6 +158,7 @@ static pki_db *acquire(void *ctx)
     db->handle = dbd->handle;
     db->prepared = dbd->prepared;
     db->pool = dbd->pool;
+    db->error = NULL;
     return db;
 }
 
@@ -151,6 +197,7 @@ static int handler(request_rec *r)
     pki_settings settings;
     pki_request req;
     pki_response resp;
+    const char *redirected;
     int rv;
 
     if (!claim || !r->handler || strcmp(r->handler, HANDLER_NAME) != 0) {
@@ -165,13 +212,21 @@ static int handler(request_rec *r)
         return rv;
     }
 
-    if (claim->bare) {
+    if (r->prev && (redirected = apr_table_get(r->subprocess_env, "REDIRECT_STATUS")) &&
+        atoi(redirected) >= 400) {
+        /* ErrorDocument pointing into the API: httpd's own error, in JSON. */
+        int status = atoi(redirected);
+        const char *line = ap_get_status_line(status);
+        pki_api_error(r->pool, status, line && strlen(line) > 4 ? line + 4 : NULL, &resp);
+    }
+    else if (claim->bare) {
         /* "/api/v4" is the root without its slash: APPEND_SLASH, as for every route. */
         resp.status = HTTP_MOVED_PERMANENTLY;
         resp.content_type = "text/html; charset=utf-8";
         resp.location = apr_pstrcat(r->pool, claim->prefix, r->args ? "?" : "",
                                     r->args ? r->args : "", NULL);
         resp.retry_after = 0;
+        resp.log = NULL;
         resp.body.len = 0;
         resp.body.data = NULL;
     }
@@ -190,6 +245,9 @@ static int handler(request_rec *r)
         pki_api_handle(&req, &resp);
     }
 
+    if (resp.log) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PkgIndex: database unavailable: %s", resp.log);
+    }
     r->status = resp.status;
     if (resp.location) {
         /* Django's redirect carries neither Allow nor Vary. */
@@ -216,6 +274,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 static void register_hooks(apr_pool_t *pool)
 {
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(pre_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_translate_name(translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);

@@ -1,6 +1,10 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -98,7 +102,14 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
             rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
         }
     }
-    return rv == 0 ? APR_SUCCESS : APR_EGENERAL;
+    if (rv != 0) {
+        /* the pool outlives the message: use the request's */
+        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
+                                 stmt ? apr_dbd_error(db->driver, db->handle, rv) :
+                                        "statement not prepared");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 static int next_row(pki_db *db, apr_pool_t *pool, apr_dbd_results_t *res, apr_dbd_row_t **row)
@@ -107,6 +118,23 @@ static int next_row(pki_db *db, apr_pool_t *pool, apr_dbd_results_t *res, apr_db
 }
 
 /* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
+apr_status_t pki_store_check(pki_db *db)
+{
+    sqlite3 *conn;
+    const char *path;
+
+    if (strcmp(apr_dbd_name(db->driver), "sqlite3") != 0) {
+        return APR_SUCCESS;
+    }
+    conn = apr_dbd_native_handle(db->driver, db->handle);
+    path = conn ? sqlite3_db_filename(conn, "main") : NULL;
+    if (path && *path && access(path, R_OK) != 0) {
+        db->error = apr_psprintf(db->pool, "%s: %s", path, strerror(errno));
+        return APR_ENOENT;
+    }
+    return APR_SUCCESS;
+}
+
 static const char *col_str(pki_db *db, apr_dbd_row_t *row, int col)
 {
     const char *s = NULL;

@@ -46,7 +46,12 @@ typedef struct pki_db {
     apr_dbd_t *handle;
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *, per connection */
     apr_pool_t *pool;     /* the connection's pool: re-prepared statements live there */
+    const char *error;    /* why the last call failed, for the error log (never for clients) */
 } pki_db;
+
+/* Whether the database can serve: a SQLite file that was removed or made unreadable while
+ * connections hold it open still reads fine through them, so look at the file itself. */
+apr_status_t pki_store_check(pki_db *db);
 
 /* Every function returns APR_SUCCESS (with *OUT NULL when a detail lookup finds nothing), or
  * an error when the database failed: the caller answers 503. */

@@ -55,3 +55,39 @@ def real_server(module_so):
     yield server
     server.stop()
     _cleanup(workdir)
+
+
+# Several locations with their own settings, links from the Host header: one server for all
+# directive tests (directives are per location, so one configuration holds every variant).
+MULTI_CONF = """
+<Location /utc/>
+    PkgIndex On
+    PkgIndexTimeZone UTC
+    PkgIndexPageSize 5
+    PkgIndexMaxLimit 3
+</Location>
+<Location /london/v4>
+    PkgIndex On
+    PkgIndexTimeZone Europe/London
+    PkgIndexMaxLimit 0
+    PkgIndexBaseURL https://mirror.example.org/
+</Location>
+"""
+
+
+@pytest.fixture(scope="session")
+def multi_server(module_so):
+    """The conformance dataset under /api/v4/ (defaults), /utc/ and /london/v4/."""
+    workdir = helpers.make_www_tmpdir("pkgindex-multi-")
+    os.mkdir(os.path.join(workdir, "db"), 0o755)
+    inputs = [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *inputs)
+    server = helpers.Server(db, MULTI_CONF, workdir=workdir, module=module_so).start()
+    yield server
+    server.stop()
+    _cleanup(workdir)
+
+
+@pytest.fixture
+def conformance_inputs():
+    return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
