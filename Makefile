@@ -23,7 +23,7 @@ HEADERS   := $(wildcard mod_pkgindex/*.h)
 PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
-.PHONY: all build deps deps-test run test unit integration format format-check clean
+.PHONY: all build deps deps-test run test unit integration format format-check install clean
 
 all: build
 build: $(B)/mod_pkgindex.so
@@ -60,7 +60,7 @@ unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
 integration: build
-	/usr/bin/python3 -m pytest -q tests/integration
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 test: deps-test
 	$(MAKE) build unit format-check
@@ -71,6 +71,14 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+
+# Into an existing Debian Apache: then `a2enmod pkgindex` and edit
+# /etc/apache2/mods-available/pkgindex.conf (kept if it exists).
+install: build
+	install -D -m 644 $(B)/mod_pkgindex.so $(DESTDIR)/usr/lib/apache2/modules/mod_pkgindex.so
+	install -D -m 644 conf/pkgindex.load $(DESTDIR)/etc/apache2/mods-available/pkgindex.load
+	test -e $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf || \
+	    install -D -m 644 conf/pkgindex.conf $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf
 
 clean:
 	rm -rf $(B)
