@@ -32,40 +32,39 @@ static void unavailable(pki_response *resp, int indent, const pki_db *db)
     resp->retry_after = 1;
 }
 
-static void get_list(const pki_request *req, pki_response *resp, pki_json *j,
-                     const pki_links *l, const pki_route *route, const pki_query *q, pki_db *db)
+static void get_list(const pki_request *req, pki_response *resp, pki_json *j, const pki_links *l,
+                     const pki_route *route, const pki_query *q, pki_db *db)
 {
     pki_page_params pp;
     pki_page page;
     const char *limit, *next = NULL, *previous = NULL;
 
     pki_query_page_params(q, req->pool, req->settings->page_size, req->settings->max_limit, &pp);
-    if (pki_store_page(db, req->pool, route->resource, pp.limit, pp.offset, &page) !=
-        APR_SUCCESS) {
+    if (pki_store_page(db, req->pool, route->resource, pp.limit, pp.offset, &page) != APR_SUCCESS) {
         unavailable(resp, j->indent, db);
         return;
     }
     /* DRF's get_next_link / get_previous_link, with exact arithmetic on huge offsets. */
     limit = apr_psprintf(req->pool, "%" APR_INT64_T_FMT, pp.limit);
     if (pp.offset < APR_INT64_MAX - pp.limit && pp.offset + pp.limit < page.count) {
-        next = pki_links_page(
-            l, route->resource,
-            pki_query_page_link(req->pool, q, limit,
-                                apr_psprintf(req->pool, "%" APR_INT64_T_FMT, pp.offset + pp.limit)));
+        next = pki_links_page(l, route->resource,
+                              pki_query_page_link(req->pool, q, limit,
+                                                  apr_psprintf(req->pool, "%" APR_INT64_T_FMT,
+                                                               pp.offset + pp.limit)));
     }
     if (pp.offset > 0) {
         const char *offset = NULL;
         if (pki_decimal_cmp(pp.offset_str, pp.limit) > 0) {
             offset = pki_decimal_sub(req->pool, pp.offset_str, pp.limit);
         }
-        previous = pki_links_page(l, route->resource,
-                                  pki_query_page_link(req->pool, q, limit, offset));
+        previous =
+            pki_links_page(l, route->resource, pki_query_page_link(req->pool, q, limit, offset));
     }
     pki_render_page(j, l, req->settings->tz, route->resource, &page, next, previous);
 }
 
-static void get_detail(const pki_request *req, pki_response *resp, pki_json *j,
-                       const pki_links *l, const pki_route *route, pki_db *db)
+static void get_detail(const pki_request *req, pki_response *resp, pki_json *j, const pki_links *l,
+                       const pki_route *route, pki_db *db)
 {
     apr_status_t rv;
     void *obj = NULL;
@@ -131,8 +130,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     }
     if (route->detail) {
         get_detail(req, resp, j, &l, route, db);
-    }
-    else {
+    } else {
         get_list(req, resp, j, &l, route, q, db);
     }
 }
@@ -208,9 +206,8 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
         /* Django's APPEND_SLASH: a relative Location, the query kept, an empty body. */
         resp->status = 301;
         resp->content_type = "text/html; charset=utf-8";
-        resp->location =
-            apr_pstrcat(req->pool, req->prefix, req->path, "/", req->args ? "?" : "",
-                        req->args ? req->args : "", NULL);
+        resp->location = apr_pstrcat(req->pool, req->prefix, req->path, "/", req->args ? "?" : "",
+                                     req->args ? req->args : "", NULL);
         return;
     default:
         error(resp, 404, 0, "Not found.");
@@ -243,11 +240,9 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     pki_json_init(&j, &resp->body, acc.indent);
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
         get(req, resp, &j, &route, &q);
-    }
-    else if (strcmp(req->method, "OPTIONS") == 0) {
+    } else if (strcmp(req->method, "OPTIONS") == 0) {
         pki_render_options(&j, route.resource, route.detail);
-    }
-    else {
+    } else {
         error(resp, 405, acc.indent,
               apr_pstrcat(req->pool, "Method \"", req->method, "\" not allowed.", NULL));
     }

@@ -89,7 +89,7 @@ static const char *set_enabled(cmd_parms *cmd, void *dirconf, int flag)
 {
     pki_dir_conf *conf = dirconf;
     pki_server_conf *sconf = ap_get_module_config(cmd->server->module_config, &pkgindex_module);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * prepare;
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES | NOT_IN_HTACCESS);
     const char *prefix;
     int i;
@@ -157,8 +157,7 @@ static const char *set_timezone(cmd_parms *cmd, void *dirconf, const char *arg)
     return NULL;
 }
 
-static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t min,
-                               apr_int64_t *out)
+static const char *parse_count(cmd_parms *cmd, const char *arg, apr_int64_t min, apr_int64_t *out)
 {
     char *end;
     apr_int64_t v;

@@ -95,8 +95,7 @@ void pki_json_key(pki_json *j, const char *key)
     pki_json_escape(j->out, key, strlen(key));
     if (j->indent) {
         pki_buf_put(j->out, "\": ", 3);
-    }
-    else {
+    } else {
         pki_buf_put(j->out, "\":", 2);
     }
     j->count[j->depth] |= 0x80000000u;
@@ -223,8 +222,7 @@ void pki_json_bool(pki_json *j, int v)
     pki_json_value_begin(j);
     if (v) {
         pki_buf_put(j->out, "true", 4);
-    }
-    else {
+    } else {
         pki_buf_put(j->out, "false", 5);
     }
 }

@@ -26,14 +26,14 @@ void pki_links_init(pki_links *l, apr_pool_t *pool, const char *base, const char
     l->base = base;
     l->prefix = prefix;
     l->suffix = suffix;
-    l->tail = apr_pstrcat(pool, suffix ? "." : "/", suffix ? suffix : "",
-                          format_param ? "?format=" : "",
-                          format_param ? pki_query_quote_plus(pool, format_param) : "", NULL);
+    l->tail =
+        apr_pstrcat(pool, suffix ? "." : "/", suffix ? suffix : "", format_param ? "?format=" : "",
+                    format_param ? pki_query_quote_plus(pool, format_param) : "", NULL);
     l->item_tail = escaped(pool, l->tail, &l->item_tail_len);
     for (res = PKI_RES_PACKAGES; res < PKI_RES_COUNT_; res++) {
-        l->item_head[res] = escaped(
-            pool, apr_pstrcat(pool, base, prefix, pki_resource_segment[res], "/", NULL),
-            &l->item_head_len[res]);
+        l->item_head[res] =
+            escaped(pool, apr_pstrcat(pool, base, prefix, pki_resource_segment[res], "/", NULL),
+                    &l->item_head_len[res]);
     }
 }
 

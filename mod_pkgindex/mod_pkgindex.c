@@ -27,7 +27,6 @@
 #include "api.h"
 #include "config.h"
 
-
 #define HANDLER_NAME "pkgindex"
 #define ALLOW        "GET, HEAD, OPTIONS"
 
@@ -37,7 +36,7 @@ typedef struct pki_claim {
     int bare; /* the prefix without its trailing slash: redirect */
 } pki_claim;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 
 static pki_claim *claim_of(request_rec *r)
 {
@@ -218,19 +217,17 @@ static int handler(request_rec *r)
         int status = atoi(redirected);
         const char *line = ap_get_status_line(status);
         pki_api_error(r->pool, status, line && strlen(line) > 4 ? line + 4 : NULL, &resp);
-    }
-    else if (claim->bare) {
+    } else if (claim->bare) {
         /* "/api/v4" is the root without its slash: APPEND_SLASH, as for every route. */
         resp.status = HTTP_MOVED_PERMANENTLY;
         resp.content_type = "text/html; charset=utf-8";
-        resp.location = apr_pstrcat(r->pool, claim->prefix, r->args ? "?" : "",
-                                    r->args ? r->args : "", NULL);
+        resp.location =
+            apr_pstrcat(r->pool, claim->prefix, r->args ? "?" : "", r->args ? r->args : "", NULL);
         resp.retry_after = 0;
         resp.log = NULL;
         resp.body.len = 0;
         resp.body.data = NULL;
-    }
-    else {
+    } else {
         pki_config_settings(conf, &settings);
         req.pool = r->pool;
         req.method = r->method;
@@ -256,8 +253,7 @@ static int handler(request_rec *r)
         apr_table_setn(r->headers_out, "Location", resp.location);
     }
     if (resp.retry_after) {
-        apr_table_setn(r->headers_out, "Retry-After",
-                       apr_itoa(r->pool, resp.retry_after));
+        apr_table_setn(r->headers_out, "Retry-After", apr_itoa(r->pool, resp.retry_after));
     }
     if (resp.content_type) {
         ap_set_content_type(r, resp.content_type);
@@ -283,12 +279,6 @@ static void register_hooks(apr_pool_t *pool)
 }
 
 AP_DECLARE_MODULE(pkgindex) = {
-    STANDARD20_MODULE_STUFF,
-    pki_create_dir_conf,
-    pki_merge_dir_conf,
-    pki_create_server_conf,
-    pki_merge_server_conf,
-    pki_directives,
-    register_hooks,
-    AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF, pki_create_dir_conf, pki_merge_dir_conf, pki_create_server_conf,
+    pki_merge_server_conf,   pki_directives,      register_hooks,     AP_MODULE_FLAG_NONE,
 };

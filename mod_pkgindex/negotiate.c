@@ -54,8 +54,7 @@ static void parse_range(apr_pool_t *pool, char *token, media_range *m)
     if (slash) {
         *slash = '\0';
         m->sub = trim(slash + 1);
-    }
-    else {
+    } else {
         m->sub = "";
     }
     m->main = trim(type);
@@ -86,11 +85,9 @@ static void parse_range(apr_pool_t *pool, char *token, media_range *m)
     }
     if (strcmp(m->main, "*") == 0) {
         m->precedence = 0;
-    }
-    else if (strcmp(m->sub, "*") == 0) {
+    } else if (strcmp(m->sub, "*") == 0) {
         m->precedence = 1;
-    }
-    else {
+    } else {
         m->precedence = has_params ? 3 : 2;
     }
 }

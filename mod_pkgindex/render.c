@@ -27,8 +27,7 @@ static void write_string_or_null(pki_json *j, const char *s)
 {
     if (s) {
         pki_json_string(j, s);
-    }
-    else {
+    } else {
         pki_json_null(j);
     }
 }
@@ -83,7 +82,7 @@ static int is_int_array(const char *p)
     int items = 0;
 
 #define SKIP_WS()                                                                                  \
-    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')                                  \
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')                                    \
     p++
     SKIP_WS();
     if (*p++ != '[') {
@@ -143,8 +142,7 @@ static void write_commits(pki_json *j, const char *s)
     v = json_tokener_parse(s);
     if (v && json_object_is_type(v, json_type_array)) {
         write_json_value(j, v);
-    }
-    else {
+    } else {
         pki_json_array_begin(j);
         pki_json_array_end(j);
     }
@@ -288,11 +286,9 @@ void pki_render_page(pki_json *j, const pki_links *l, const pki_tz *tz, pki_reso
     for (i = 0; i < page->n; i++) {
         if (res == PKI_RES_PACKAGES) {
             pki_render_package(j, l, tz, &((const pki_package *)page->items)[i]);
-        }
-        else if (res == PKI_RES_GRIDS) {
+        } else if (res == PKI_RES_GRIDS) {
             pki_render_grid(j, l, tz, &((const pki_grid *)page->items)[i]);
-        }
-        else {
+        } else {
             pki_render_category(j, tz, &((const pki_category *)page->items)[i]);
         }
     }

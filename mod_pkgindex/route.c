@@ -26,8 +26,7 @@ static char *unquote(apr_pool_t *pool, const char *s)
             }
             *o++ = c;
             s += 3;
-        }
-        else {
+        } else {
             *o++ = *s++;
         }
     }
@@ -99,8 +98,7 @@ static pki_route_status match_decoded(apr_pool_t *pool, const char *p, pki_route
 
     for (res = PKI_RES_PACKAGES; res < PKI_RES_COUNT_; res++) {
         n = strlen(pki_resource_segment[res]);
-        if (strncmp(p, pki_resource_segment[res], n) == 0 &&
-            (p[n] == '/' || p[n] == '.')) {
+        if (strncmp(p, pki_resource_segment[res], n) == 0 && (p[n] == '/' || p[n] == '.')) {
             break;
         }
     }
@@ -131,13 +129,11 @@ static pki_route_status match_decoded(apr_pool_t *pool, const char *p, pki_route
         if (rest[m + 1] != '\0') {
             return PKI_ROUTE_NONE;
         }
-    }
-    else if (rest[m] == '.') {
+    } else if (rest[m] == '.') {
         if (!(out->suffix = match_suffix(pool, rest + m))) {
             return PKI_ROUTE_NONE;
         }
-    }
-    else {
+    } else {
         return PKI_ROUTE_NONE;
     }
     out->detail = 1;

@@ -24,11 +24,11 @@ typedef enum pki_route_status {
 
 typedef struct pki_route {
     pki_resource resource;
-    int detail;          /* an item, not the collection */
-    const char *lookup;  /* detail: the decoded lookup value */
-    int lookup_is_id;    /* all ASCII digits */
-    apr_int64_t id;      /* when lookup_is_id and it fits in 63 bits, else -1 */
-    const char *suffix;  /* the format of a ".json"-style suffix, or NULL */
+    int detail;         /* an item, not the collection */
+    const char *lookup; /* detail: the decoded lookup value */
+    int lookup_is_id;   /* all ASCII digits */
+    apr_int64_t id;     /* when lookup_is_id and it fits in 63 bits, else -1 */
+    const char *suffix; /* the format of a ".json"-style suffix, or NULL */
 } pki_route;
 
 /* The collection's path segment ("packages"), "" for the root. */

@@ -14,7 +14,7 @@
 #include "tz.h"
 
 #define PACKAGE_COLUMNS                                                                            \
-    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"            \
+    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"             \
     " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
     " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
     " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
@@ -53,8 +53,7 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                                     GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
                                                  " ORDER BY gp.grid_id DESC, p.title, p.id"},
     [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
-                                "SELECT COUNT(*) FROM package_category"},
+    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count", "SELECT COUNT(*) FROM package_category"},
     [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
                                CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
 };
@@ -105,8 +104,8 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
     if (rv != 0) {
         /* the pool outlives the message: use the request's */
         db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
-                                 stmt ? apr_dbd_error(db->driver, db->handle, rv) :
-                                        "statement not prepared");
+                                 stmt ? apr_dbd_error(db->driver, db->handle, rv)
+                                      : "statement not prepared");
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -230,8 +229,8 @@ typedef struct owner_ref {
     pki_ids *ids;
 } owner_ref;
 
-static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt,
-                                   const void **args, owner_ref *owners, int n)
+static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt, const void **args,
+                                   owner_ref *owners, int n)
 {
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
@@ -274,8 +273,11 @@ static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt
 static int valid_utf8(const unsigned char *s)
 {
     while (*s) {
-        int n = *s < 0x80 ? 0 : (*s & 0xE0) == 0xC0 ? 1 : (*s & 0xF0) == 0xE0 ? 2 :
-                (*s & 0xF8) == 0xF0 ? 3 : -1;
+        int n = *s < 0x80             ? 0
+                : (*s & 0xE0) == 0xC0 ? 1
+                : (*s & 0xF0) == 0xE0 ? 2
+                : (*s & 0xF8) == 0xF0 ? 3
+                                      : -1;
         if (n < 0 || (n == 1 && *s < 0xC2) || (n == 3 && *s > 0xF4)) {
             return 0;
         }
@@ -306,8 +308,7 @@ static apr_status_t lookup_row(pki_db *db, apr_pool_t *pool, const pki_route *ro
         if (select_rows(db, pool, by_id, args, &res) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-    }
-    else {
+    } else {
         /* A slug that is not UTF-8 matches nothing (and pgsql would reject it). */
         if (!valid_utf8((const unsigned char *)route->lookup)) {
             return APR_SUCCESS;
@@ -447,11 +448,9 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
         void *item = apr_array_push(items);
         if (res == PKI_RES_PACKAGES) {
             read_package(db, row, item);
-        }
-        else if (res == PKI_RES_GRIDS) {
+        } else if (res == PKI_RES_GRIDS) {
             read_grid(db, row, item);
-        }
-        else {
+        } else {
             read_category(db, row, item);
         }
     }
@@ -467,8 +466,7 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
             pki_package *p = &((pki_package *)out->items)[i];
             owners[i].id = p->id;
             owners[i].ids = &p->grids;
-        }
-        else {
+        } else {
             pki_grid *g = &((pki_grid *)out->items)[i];
             owners[i].id = g->id;
             owners[i].ids = &g->packages;

@@ -57,8 +57,7 @@ apr_status_t pki_store_check(pki_db *db);
  * an error when the database failed: the caller answers 503. */
 apr_status_t pki_store_package(pki_db *db, apr_pool_t *pool, const pki_route *route,
                                pki_package **out);
-apr_status_t pki_store_grid(pki_db *db, apr_pool_t *pool, const pki_route *route,
-                            pki_grid **out);
+apr_status_t pki_store_grid(pki_db *db, apr_pool_t *pool, const pki_route *route, pki_grid **out);
 apr_status_t pki_store_category(pki_db *db, apr_pool_t *pool, const pki_route *route,
                                 pki_category **out);
 
