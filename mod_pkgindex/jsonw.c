@@ -27,16 +27,18 @@ static void newline(pki_json *j, int depth)
     b->len += n;
 }
 
-/* Inside an object the key already wrote the separator, so the value only needs it in arrays
- * and at top level; keys mark that with the depth's count being odd-free: we track it here. */
+/* Key flag in count[]: a key was just written, so its value follows without a separator. */
+#define AFTER_KEY 0x80000000u
+
+/* The separator and indentation before a member: a key in an object, a value in an array.
+ * A value that follows its key needs neither. */
 void pki_json_value_begin(pki_json *j)
 {
     if (j->depth == 0) {
         return;
     }
-    /* count's top bit marks "a key was just written": the value follows it directly. */
-    if (j->count[j->depth] & 0x80000000u) {
-        j->count[j->depth] &= ~0x80000000u;
+    if (j->count[j->depth] & AFTER_KEY) {
+        j->count[j->depth] &= ~AFTER_KEY;
         return;
     }
     if (j->count[j->depth]++) {
@@ -98,7 +100,7 @@ void pki_json_key(pki_json *j, const char *key)
     } else {
         pki_buf_put(j->out, "\":", 2);
     }
-    j->count[j->depth] |= 0x80000000u;
+    j->count[j->depth] |= AFTER_KEY;
 }
 
 /* Bytes that need escaping: control characters, '"', '\\', and 0xE2 (the lead byte of U+2028
