@@ -74,7 +74,8 @@ format-check:
 
 # Into an existing Debian Apache: then `a2enmod pkgindex` and edit
 # /etc/apache2/mods-available/pkgindex.conf (kept if it exists).
-install: build
+install: deps
+	$(MAKE) build
 	install -D -m 644 $(B)/mod_pkgindex.so $(DESTDIR)/usr/lib/apache2/modules/mod_pkgindex.so
 	install -D -m 644 conf/pkgindex.load $(DESTDIR)/etc/apache2/mods-available/pkgindex.load
 	test -e $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf || \

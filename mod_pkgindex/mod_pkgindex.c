@@ -161,19 +161,37 @@ static pki_db *acquire(void *ctx)
     return db;
 }
 
-/* Absolute links use PkgIndexBaseURL, else the request's scheme and Host, as Django does. */
+/* Absolute links use PkgIndexBaseURL, else the request's scheme and Host, as Django does;
+ * without a Host header (HTTP/1.0), the server's name and the port the request came in on. */
 static const char *base_url(request_rec *r, const pki_dir_conf *conf)
 {
-    const char *host;
+    const char *host, *scheme = ap_run_http_scheme(r);
+    apr_port_t port = r->connection->local_addr->port;
 
     if (conf->base_url) {
         return conf->base_url;
     }
     host = apr_table_get(r->headers_in, "Host");
     if (host && *host) {
-        return apr_pstrcat(r->pool, ap_run_http_scheme(r), "://", host, NULL);
+        return apr_pstrcat(r->pool, scheme, "://", host, NULL);
     }
-    return ap_construct_url(r->pool, "", r);
+    if (ap_is_default_port(port, r)) {
+        return apr_pstrcat(r->pool, scheme, "://", ap_get_server_name_for_url(r), NULL);
+    }
+    return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
+}
+
+/* The path after the prefix as the client sent it: Django matches routes against that, while
+ * httpd's r->uri has '//' merged and '.' and '..' segments resolved. */
+static const char *route_path(request_rec *r, const char *prefix)
+{
+    const char *raw = r->unparsed_uri;
+    apr_size_t n = strlen(prefix);
+
+    if (raw && strncmp(raw, prefix, n) == 0) {
+        return apr_pstrmemdup(r->pool, raw + n, strcspn(raw + n, "?#"));
+    }
+    return r->uri + n;
 }
 
 static int send_body(request_rec *r, const char *data, apr_size_t len)
@@ -232,7 +250,7 @@ static int handler(request_rec *r)
         req.pool = r->pool;
         req.method = r->method;
         req.prefix = claim->prefix;
-        req.path = r->uri + strlen(claim->prefix);
+        req.path = route_path(r, claim->prefix);
         req.args = r->args;
         req.accept = apr_table_get(r->headers_in, "Accept");
         req.base = base_url(r, conf);

@@ -456,29 +456,71 @@ int pki_time_parse(const char *s, apr_int64_t *usec)
     return 0;
 }
 
-apr_size_t pki_time_format(const pki_tz *tz, apr_int64_t usec, char out[PKI_TIME_MAX])
+static char *digits(char *o, int v, int n)
 {
-    int rem = (int)(usec % USEC), frac = rem < 0 ? rem + (int)USEC : rem, off, m, d, sod, n, a;
-    apr_int64_t secs = usec / USEC - (rem < 0), local, y; /* floor without overflow */
+    int i;
 
-    off = pki_tz_offset(tz, secs);
-    local = secs + off;
+    for (i = n - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + n;
+}
+
+/* "YYYY-MM-DD" SEP "HH:MM:SS[.ffffff]" of USEC shifted by OFF seconds; returns the end. */
+static char *format_local(apr_int64_t usec, int off, char sep, char *o)
+{
+    int rem = (int)(usec % USEC), frac = rem < 0 ? rem + (int)USEC : rem, m, d, sod;
+    apr_int64_t local = usec / USEC - (rem < 0) + off, y; /* floor without overflow */
+
     civil_from_days(floordiv(local, 86400), &y, &m, &d);
     sod = (int)(local - floordiv(local, 86400) * 86400);
-    n = apr_snprintf(out, PKI_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d, sod / 3600,
-                     sod / 60 % 60, sod % 60);
+    o = digits(o, (int)y, 4);
+    *o++ = '-';
+    o = digits(o, m, 2);
+    *o++ = '-';
+    o = digits(o, d, 2);
+    *o++ = sep;
+    o = digits(o, sod / 3600, 2);
+    *o++ = ':';
+    o = digits(o, sod / 60 % 60, 2);
+    *o++ = ':';
+    o = digits(o, sod % 60, 2);
     if (frac) {
-        n += apr_snprintf(out + n, PKI_TIME_MAX - n, ".%06d", frac);
+        *o++ = '.';
+        o = digits(o, frac, 6);
     }
+    return o;
+}
+
+apr_size_t pki_time_format(const pki_tz *tz, apr_int64_t usec, char out[PKI_TIME_MAX])
+{
+    int rem = (int)(usec % USEC), off, a;
+    char *o;
+
+    off = pki_tz_offset(tz, usec / USEC - (rem < 0));
+    o = format_local(usec, off, 'T', out);
     if (!off) {
-        n += apr_snprintf(out + n, PKI_TIME_MAX - n, "Z");
-        return (apr_size_t)n;
+        *o++ = 'Z';
+    } else {
+        a = off < 0 ? -off : off;
+        *o++ = off < 0 ? '-' : '+';
+        o = digits(o, a / 3600, 2);
+        *o++ = ':';
+        o = digits(o, a / 60 % 60, 2);
+        if (a % 60) {
+            *o++ = ':';
+            o = digits(o, a % 60, 2);
+        }
     }
-    a = off < 0 ? -off : off;
-    n += apr_snprintf(out + n, PKI_TIME_MAX - n, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600,
-                      a / 60 % 60);
-    if (a % 60) {
-        n += apr_snprintf(out + n, PKI_TIME_MAX - n, ":%02d", a % 60);
-    }
-    return (apr_size_t)n;
+    *o = '\0';
+    return (apr_size_t)(o - out);
+}
+
+apr_size_t pki_time_format_sql(apr_int64_t usec, char out[PKI_TIME_MAX])
+{
+    char *o = format_local(usec, 0, ' ', out);
+
+    *o = '\0';
+    return (apr_size_t)(o - out);
 }

@@ -31,4 +31,7 @@ int pki_time_parse(const char *s, apr_int64_t *usec);
  * (fraction only when non-zero, 'Z' when the offset is zero). Returns the length. */
 apr_size_t pki_time_format(const pki_tz *tz, apr_int64_t usec, char out[PKI_TIME_MAX]);
 
+/* Writes USEC as Django stores datetimes in SQLite: UTC 'YYYY-MM-DD HH:MM:SS[.ffffff]'. */
+apr_size_t pki_time_format_sql(apr_int64_t usec, char out[PKI_TIME_MAX]);
+
 #endif

@@ -4,6 +4,7 @@ PkgIndexPageSize, PkgIndexMaxLimit; and configuration errors at startup."""
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -101,3 +102,17 @@ def startup_failure(extra_conf):
 ])
 def test_configuration_errors_stop_startup(module_so, conf, message):
     assert message in startup_failure(conf)
+
+
+def test_links_without_host_header_keep_the_port(multi_server):
+    raw = multi_server.raw(b"GET /api/v4/ HTTP/1.0\r\n\r\n")
+    body = raw.partition(b"\r\n\r\n")[2]
+    assert json.loads(body)["grids"] == f"http://127.0.0.1:{multi_server.port}/api/v4/grids/"
+
+
+def test_serve_refuses_a_busy_port(multi_server):
+    res = subprocess.run([helpers.SERVE, "--port", str(multi_server.port), "--db", "sqlite3:/nonexistent/x",
+                          "--rundir", os.path.join(multi_server.workdir, "run2")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
+    assert res.returncode != 0
+    assert f"port {multi_server.port} is in use" in res.stdout

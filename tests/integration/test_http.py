@@ -196,3 +196,13 @@ def test_outside_prefix_is_not_ours(conformance_server):
     resp = conformance_server.request("GET", "/api/v5/packages/")
     assert resp.status == 404
     assert "Allow" not in resp.headers
+
+
+@pytest.mark.parametrize("path", ["/api/v4//packages/", "/api/v4/packages//", "/api/v4/./packages/",
+                                  "/api/v4/grids/../packages/", "/api/v4/packages/1//"])
+def test_routes_match_the_path_as_sent(conformance_server, path):
+    """Django does not merge slashes or resolve dot segments; httpd's r->uri does."""
+    raw = conformance_server.raw(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 ")
+    assert json.loads(body) == {"detail": "Not found."}
