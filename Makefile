@@ -12,7 +12,7 @@ LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3
 B := build
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
-CORE_SRCS := buf jsonw tz query route negotiate links store render api
+CORE_SRCS := buf jsonw tz query route negotiate links store render api parse import
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -26,7 +26,7 @@ DB   ?= var/pkgindex.sqlite3
 .PHONY: all build deps deps-test run test unit integration format format-check install clean
 
 all: build
-build: $(B)/mod_pkgindex.so
+build: $(B)/mod_pkgindex.so bin/pkgindex-import
 
 $(B)/%.o: mod_pkgindex/%.c $(HEADERS)
 	@mkdir -p $(B)
@@ -38,7 +38,19 @@ $(B)/libpkicore.a: $(CORE_OBJS)
 $(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
 	$(CC) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libpkicore.a $(HEADERS)
+# The importer links the same core; the schema is compiled in for --init.
+$(B)/schema_sqlite.c: sql/schema-sqlite.sql
+	@mkdir -p $(B)
+	{ echo 'const char pki_schema_sqlite[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+bin/pkgindex-import: $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
+	$(CC) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
+
+$(B)/schema_sqlite.o: $(B)/schema_sqlite.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libpkicore.a $(HEADERS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
 
@@ -48,8 +60,11 @@ deps:
 deps-test:
 	@scripts/install-deps test
 
-$(DB): | $(B)/mod_pkgindex.so
-	scripts/make-sample-db $@
+SAMPLE := tests/data/sample/categories.jsonl tests/data/sample/grids.jsonl tests/data/sample/packages.jsonl
+
+$(DB): | $(B)/mod_pkgindex.so bin/pkgindex-import
+	@mkdir -p $(dir $@)
+	bin/pkgindex-import --db sqlite3:$@ --init $(SAMPLE)
 
 run: deps
 	$(MAKE) build
@@ -82,4 +97,4 @@ install: deps
 	    install -D -m 644 conf/pkgindex.conf $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) bin/pkgindex-import

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "api.h"
@@ -169,6 +170,48 @@ void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_respons
     error(resp, status, 0, detail);
 }
 
+/* Python's quote(): bytes outside the unreserved set and SAFE become %XX. With LATIN1, a byte
+ * of 0x80 or more is a Latin-1 character (WSGI's QUERY_STRING), written as UTF-8 first. */
+static void quote(pki_buf *b, const char *s, const char *safe, int latin1)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (apr_isalnum(c) || (c < 0x80 && strchr("_.-~", c)) || (c < 0x80 && strchr(safe, c))) {
+            pki_buf_putc(b, (char)c);
+        } else if (latin1 && c >= 0x80) {
+            unsigned char u[2] = {(unsigned char)(0xC0 | (c >> 6)),
+                                  (unsigned char)(0x80 | (c & 0x3F))};
+            int i;
+            for (i = 0; i < 2; i++) {
+                pki_buf_putc(b, '%');
+                pki_buf_putc(b, hex[u[i] >> 4]);
+                pki_buf_putc(b, hex[u[i] & 15]);
+            }
+        } else {
+            pki_buf_putc(b, '%');
+            pki_buf_putc(b, hex[c >> 4]);
+            pki_buf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+const char *pki_append_slash_location(apr_pool_t *pool, const char *path, const char *args)
+{
+    pki_buf b;
+
+    pki_buf_init(&b, pool, strlen(path) + (args ? 3 * strlen(args) : 0) + 8);
+    quote(&b, path, "/:@&+$,!*'()", 0);
+    pki_buf_putc(&b, '/');
+    if (args && *args) {
+        pki_buf_putc(&b, '?');
+        quote(&b, args, "/#%[]=:;$&()+,!?*@'", 1);
+    }
+    return pki_buf_cstr(&b);
+}
+
 /* ?format='s last value. A value holding a NUL byte names no renderer: it is returned as a
  * string that matches none, as Python compares the whole value. */
 static const char *format_param(const pki_query *q)
@@ -206,8 +249,10 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
         /* Django's APPEND_SLASH: a relative Location, the query kept, an empty body. */
         resp->status = 301;
         resp->content_type = "text/html; charset=utf-8";
-        resp->location = apr_pstrcat(req->pool, req->prefix, req->path, "/", req->args ? "?" : "",
-                                     req->args ? req->args : "", NULL);
+        resp->location = pki_append_slash_location(
+            req->pool,
+            apr_pstrcat(req->pool, req->prefix, pki_route_unquote(req->pool, req->path), NULL),
+            req->args);
         return;
     default:
         error(resp, 404, 0, "Not found.");

@@ -45,6 +45,10 @@ typedef struct pki_response {
 
 void pki_api_handle(const pki_request *req, pki_response *resp);
 
+/* Django's APPEND_SLASH Location: the decoded PATH re-escaped (escape_uri_path) with '/'
+ * added, and the raw ARGS through iri_to_uri when there are any. Relative, as Django's. */
+const char *pki_append_slash_location(apr_pool_t *pool, const char *path, const char *args);
+
 /* The JSON answer to an error httpd raised itself (reached through ErrorDocument):
  * STATUS with a {"detail"} in DRF's words where DRF has them, else REASON ("Not Found"). */
 void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_response *resp);

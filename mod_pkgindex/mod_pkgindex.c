@@ -239,8 +239,8 @@ static int handler(request_rec *r)
         /* "/api/v4" is the root without its slash: APPEND_SLASH, as for every route. */
         resp.status = HTTP_MOVED_PERMANENTLY;
         resp.content_type = "text/html; charset=utf-8";
-        resp.location =
-            apr_pstrcat(r->pool, claim->prefix, r->args ? "?" : "", r->args ? r->args : "", NULL);
+        resp.location = pki_append_slash_location(
+            r->pool, apr_pstrndup(r->pool, claim->prefix, strlen(claim->prefix) - 1), r->args);
         resp.retry_after = 0;
         resp.log = NULL;
         resp.body.len = 0;

@@ -4,6 +4,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 
 #include "negotiate.h"
 
@@ -72,7 +73,8 @@ static void parse_range(apr_pool_t *pool, char *token, media_range *m)
             lower(name);
             value = trim(eq + 1);
             if (value[0] == '"' && strlen(value) >= 2 && value[strlen(value) - 1] == '"') {
-                value = apr_pstrndup(pool, value + 1, strlen(value) - 2);
+                /* int() strips what the quotes kept */
+                value = trim(apr_pstrndup(pool, value + 1, strlen(value) - 2));
             }
             if (strcmp(name, "q") != 0) {
                 has_params = 1;
@@ -128,13 +130,12 @@ static int matches(int r, const media_range *m)
            (strcmp(m->main, "*") == 0 || strcmp(m->main, renderers[r].main) == 0);
 }
 
-#define MAX_RANGES 64
-
 pki_negotiation pki_negotiate(apr_pool_t *pool, const char *format, const char *accept,
                               pki_accepted *out)
 {
-    int allowed[2] = {1, 1}, r, prec, i, n = 0;
-    media_range ranges[MAX_RANGES];
+    int allowed[2] = {1, 1}, r, prec, i, n;
+    apr_array_header_t *parsed;
+    media_range *ranges;
     char *list, *tok, *state;
 
     out->renderer = PKI_RENDER_JSON;
@@ -153,16 +154,19 @@ pki_negotiation pki_negotiate(apr_pool_t *pool, const char *format, const char *
     if (*list == '\0') {
         return PKI_NEG_NOT_ACCEPTABLE;
     }
-    for (tok = list; n < MAX_RANGES; tok = state + 1) {
+    parsed = apr_array_make(pool, 4, sizeof(media_range));
+    for (tok = list;; tok = state + 1) {
         state = strchr(tok, ',');
         if (state) {
             *state = '\0';
         }
-        parse_range(pool, tok, &ranges[n++]);
+        parse_range(pool, tok, apr_array_push(parsed));
         if (!state) {
             break;
         }
     }
+    ranges = (media_range *)parsed->elts;
+    n = parsed->nelts;
 
     /* Most specific ranges first; within one precedence, renderer order wins, then the
      * client's order (DRF's select_renderer loops renderers outside media types). */

@@ -149,21 +149,61 @@ static void write_commits(pki_json *j, const char *s)
     json_object_put(v);
 }
 
-/* participants: split on ',', each trimmed as Python's str.strip(), empties dropped. */
-static void write_participants(pki_json *j, const char *s)
+/* Bytes of the whitespace character Python's str.strip() removes at S (0: none), and of the
+ * one that ends just before END. */
+static int py_space_at(const unsigned char *s, const unsigned char *end)
 {
+    unsigned cp;
+
+    if (s >= end) {
+        return 0;
+    }
+    if (*s < 0x80) {
+        return (*s >= '\t' && *s <= '\r') || (*s >= 0x1c && *s <= ' ');
+    }
+    if (s[0] == 0xC2 && end - s >= 2) {
+        return s[1] == 0x85 || s[1] == 0xA0 ? 2 : 0;
+    }
+    if ((s[0] & 0xF0) != 0xE0 || end - s < 3) {
+        return 0;
+    }
+    cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    return (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+            cp == 0x202F || cp == 0x205F || cp == 0x3000)
+               ? 3
+               : 0;
+}
+
+static int py_space_before(const unsigned char *start, const unsigned char *end)
+{
+    int n;
+
+    for (n = 1; n <= 3 && end - n >= start; n++) {
+        if (py_space_at(end - n, end) == n) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* participants: split on ',', each trimmed as Python's str.strip(), empties dropped. */
+static void write_participants(pki_json *j, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+
     pki_json_array_begin(j);
     while (*s) {
-        const char *end = strchr(s, ','), *a, *b;
+        const unsigned char *end = (const unsigned char *)strchr((const char *)s, ','), *a, *b;
+        int n;
         if (!end) {
-            end = s + strlen(s);
+            end = s + strlen((const char *)s);
         }
-        for (a = s; a < end && (*a == ' ' || (*a >= '\t' && *a <= '\r')); a++) {
+        for (a = s; (n = py_space_at(a, end)); a += n) {
         }
-        for (b = end; b > a && (b[-1] == ' ' || (b[-1] >= '\t' && b[-1] <= '\r')); b--) {
+        for (b = end; b > a && (n = py_space_before(a, b)); b -= n) {
         }
         if (b > a) {
-            pki_json_string_n(j, a, b - a);
+            pki_json_string_n(j, (const char *)a, b - a);
         }
         s = *end ? end + 1 : end;
     }

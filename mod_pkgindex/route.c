@@ -12,7 +12,7 @@ const char *const pki_resource_segment[PKI_RES_COUNT_] = {"", "packages", "grids
 
 /* Python's unquote: valid %XX become bytes, anything else stays as it is. Returns NULL when
  * the result would hold a NUL byte, which no route or lookup can contain. */
-static char *unquote(apr_pool_t *pool, const char *s)
+char *pki_route_unquote(apr_pool_t *pool, const char *s)
 {
     char *out = apr_palloc(pool, strlen(s) + 1), *o = out;
 
@@ -147,7 +147,7 @@ static pki_route_status match_decoded(apr_pool_t *pool, const char *p, pki_route
 
 pki_route_status pki_route_match(apr_pool_t *pool, const char *path, pki_route *out)
 {
-    const char *p = unquote(pool, path);
+    const char *p = pki_route_unquote(pool, path);
 
     if (!p) {
         return PKI_ROUTE_NONE;

@@ -34,6 +34,10 @@ typedef struct pki_route {
 /* The collection's path segment ("packages"), "" for the root. */
 extern const char *const pki_resource_segment[PKI_RES_COUNT_];
 
+/* Python's unquote: valid %XX become bytes, anything else stays. NULL when the result would
+ * hold a NUL byte. */
+char *pki_route_unquote(apr_pool_t *pool, const char *s);
+
 /* Matches PATH, the raw (still percent-encoded) path after the prefix. */
 pki_route_status pki_route_match(apr_pool_t *pool, const char *path, pki_route *out);
 

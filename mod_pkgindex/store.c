@@ -56,11 +56,84 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
     [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count", "SELECT COUNT(*) FROM package_category"},
     [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
                                CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
+
+    /* Upserts by id: the same statement creates and updates, so importing twice is a no-op. */
+    [PKI_SQL_CATEGORY_PUT] = {"pkgindex_category_put",
+                              "INSERT INTO package_category (id, created, modified, title, slug,"
+                              " description, title_plural, show_pypi)"
+                              " VALUES (%lld, %s, %s, %s, %s, %s, %s, %d)"
+                              " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+                              " modified = excluded.modified, title = excluded.title,"
+                              " slug = excluded.slug, description = excluded.description,"
+                              " title_plural = excluded.title_plural,"
+                              " show_pypi = excluded.show_pypi"},
+    [PKI_SQL_GRID_PUT] = {"pkgindex_grid_put",
+                          "INSERT INTO grid_grid (id, created, modified, title, slug, description,"
+                          " is_locked, header) VALUES (%lld, %s, %s, %s, %s, %s, %d, %d)"
+                          " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+                          " modified = excluded.modified, title = excluded.title,"
+                          " slug = excluded.slug, description = excluded.description,"
+                          " is_locked = excluded.is_locked, header = excluded.header"},
+    [PKI_SQL_PACKAGE_PUT] =
+        {"pkgindex_package_put",
+         "INSERT INTO package_package (id, created, modified, title, slug,"
+         " category_id, repo_description, repo_url, repo_watchers, repo_forks,"
+         " pypi_url, participants, last_fetched, documentation_url,"
+         " commits_over_52w, last_commit_date) VALUES (%lld, %s, %s, %s, %s,"
+         " %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s)"
+         " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+         " modified = excluded.modified, title = excluded.title,"
+         " slug = excluded.slug, category_id = excluded.category_id,"
+         " repo_description = excluded.repo_description,"
+         " repo_url = excluded.repo_url, repo_watchers = excluded.repo_watchers,"
+         " repo_forks = excluded.repo_forks, pypi_url = excluded.pypi_url,"
+         " participants = excluded.participants,"
+         " last_fetched = excluded.last_fetched,"
+         " documentation_url = excluded.documentation_url,"
+         " commits_over_52w = excluded.commits_over_52w,"
+         " last_commit_date = excluded.last_commit_date"},
+    /* A version row per (package, number), made once; the package points at its latest. */
+    [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
+                             "INSERT INTO package_version (created, modified, package_id, number)"
+                             " SELECT %s, %s, %lld, %s WHERE NOT EXISTS (SELECT 1 FROM"
+                             " package_version WHERE package_id = %lld AND number = %s)"},
+    [PKI_SQL_PACKAGE_SET_LATEST] = {"pkgindex_package_set_latest",
+                                    "UPDATE package_package SET latest_version_id = (SELECT"
+                                    " MAX(id) FROM package_version WHERE package_id = %lld AND"
+                                    " number = %s) WHERE id = %lld"},
+    [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
+                                     "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
+    [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
+                            "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+                            " VALUES (%s, %s, %lld, %lld)"},
+    [PKI_SQL_MEMBER_REMOVE] = {"pkgindex_member_remove",
+                               "DELETE FROM grid_gridpackage WHERE grid_id = %lld"
+                               " AND package_id = %lld"},
+    [PKI_SQL_GRID_MEMBERS] = {"pkgindex_grid_members",
+                              "SELECT grid_id, package_id FROM grid_gridpackage"
+                              " WHERE grid_id = %lld ORDER BY id"},
+    [PKI_SQL_PACKAGE_SLUG_OWNER] = {"pkgindex_package_slug_owner",
+                                    "SELECT id FROM package_package WHERE slug = %s"},
+    [PKI_SQL_GRID_SLUG_OWNER] = {"pkgindex_grid_slug_owner",
+                                 "SELECT id FROM grid_grid WHERE slug = %s"},
+    [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
+                                "SELECT id FROM package_package WHERE id = %lld"},
+    [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
+    [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
+                                     "SELECT p.category_id, MIN(p.id) FROM package_package p"
+                                     " LEFT JOIN package_category c ON c.id = p.category_id"
+                                     " WHERE c.id IS NULL GROUP BY p.category_id"
+                                     " ORDER BY p.category_id"},
+    [PKI_SQL_DANGLING_GRIDS] = {"pkgindex_dangling_grids",
+                                "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
+                                " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
+                                " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
 };
 
-/* A statement that fails is prepared again once and retried: after a schema change (sqlite3)
- * or a server restart (pgsql) the old statements are dead for good. The sqlite3 driver leaks
- * a little memory per prepare, so a broken connection re-prepares at most once a second. */
+/* A statement that fails is retried once after preparing the connection's statements again:
+ * a schema change (sqlite3: CREATE INDEX, VACUUM, even by another process) or a server restart
+ * (pgsql) kills every prepared statement for good. The sqlite3 driver leaks a little memory
+ * per prepare, so a connection that stays broken re-prepares at most once a second. */
 #define REPREPARE_KEY "pkgindex-reprepared"
 
 static int may_reprepare(pki_db *db)
@@ -91,15 +164,10 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
         /* random access: pgsql's sequential mode misbehaves on empty and undrained results */
         rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
     }
-    if (rv != 0 && may_reprepare(db)) {
-        stmt = NULL;
-        if (apr_dbd_prepare(db->driver, db->pool, db->handle, pki_sql[id].sql, pki_sql[id].label,
-                            &stmt) == 0 &&
-            stmt) {
-            apr_hash_set(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING, stmt);
-            *res = NULL;
-            rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
-        }
+    if (rv != 0 && may_reprepare(db) && pki_store_prepare_all(db, pool) == APR_SUCCESS) {
+        stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+        *res = NULL;
+        rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
     }
     if (rv != 0) {
         /* the pool outlives the message: use the request's */
@@ -270,22 +338,32 @@ static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt
     return APR_SUCCESS;
 }
 
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as PostgreSQL wants. */
 static int valid_utf8(const unsigned char *s)
 {
     while (*s) {
-        int n = *s < 0x80             ? 0
-                : (*s & 0xE0) == 0xC0 ? 1
-                : (*s & 0xF0) == 0xE0 ? 2
-                : (*s & 0xF8) == 0xF0 ? 3
-                                      : -1;
-        if (n < 0 || (n == 1 && *s < 0xC2) || (n == 3 && *s > 0xF4)) {
+        unsigned c = *s++, cp, min;
+        int n;
+        if (c < 0x80) {
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
             return 0;
         }
-        s++;
         while (n--) {
-            if ((*s++ & 0xC0) != 0x80) {
+            if ((*s & 0xC0) != 0x80) {
                 return 0;
             }
+            cp = (cp << 6) | (*s++ & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
         }
     }
     return 1;
@@ -476,4 +554,304 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
     args[0] = &owners[out->n - 1].id;
     args[1] = &owners[0].id;
     return read_relations(db, pool, pages[res].relations, args, owners, out->n);
+}
+
+/* --- Writes --- */
+
+static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+    int nrows, rv;
+
+    if (!stmt) {
+        db->error = apr_psprintf(pool, "%s: statement not prepared", pki_sql[id].label);
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
+    if (rv != 0) {
+        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
+                                 apr_dbd_error(db->driver, db->handle, rv));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The first column of the first row as an integer, 0 when there is none (or it is NULL). */
+static apr_status_t select_int(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                               apr_int64_t *out)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+
+    *out = 0;
+    if (select_rows(db, pool, id, args, &res) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    while (next_row(db, pool, res, &row)) {
+        if (*out == 0) {
+            *out = col_int(db, row, 0);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The second column of every row: the related ids of one owner. */
+static apr_status_t select_ids(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                               pki_ids *out)
+{
+    owner_ref owner;
+
+    owner.id = *(const apr_int64_t *)args[0];
+    owner.ids = out;
+    return read_relations(db, pool, id, args, &owner, 1);
+}
+
+static const char *sql_time(apr_pool_t *pool, apr_int64_t usec)
+{
+    char text[PKI_TIME_MAX];
+
+    if (usec == PKI_TIME_NULL) {
+        return NULL;
+    }
+    pki_time_format_sql(usec, text);
+    return apr_pstrdup(pool, text);
+}
+
+apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans)
+{
+    int rv = apr_dbd_transaction_start(db->driver, pool, db->handle, trans);
+
+    if (rv != 0) {
+        db->error = apr_psprintf(pool, "begin: %s", apr_dbd_error(db->driver, db->handle, rv));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit)
+{
+    int rv;
+
+    if (!commit) {
+        apr_dbd_transaction_mode_set(db->driver, trans, APR_DBD_TRANSACTION_ROLLBACK);
+    }
+    rv = apr_dbd_transaction_end(db->driver, pool, trans);
+    if (rv != 0) {
+        db->error = apr_psprintf(pool, "end: %s", apr_dbd_error(db->driver, db->handle, rv));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_put_category(pki_db *db, apr_pool_t *pool, const pki_category *c)
+{
+    int show = c->show_pypi ? 1 : 0;
+    const void *args[] = {&c->id,
+                          sql_time(pool, c->created),
+                          sql_time(pool, c->modified),
+                          c->title,
+                          c->slug,
+                          c->description,
+                          c->title_plural,
+                          &show};
+
+    return run(db, pool, PKI_SQL_CATEGORY_PUT, args);
+}
+
+apr_status_t pki_store_put_grid(pki_db *db, apr_pool_t *pool, const pki_grid *g)
+{
+    int locked = g->is_locked ? 1 : 0, header = g->header ? 1 : 0;
+    const void *args[] = {&g->id,
+                          sql_time(pool, g->created),
+                          sql_time(pool, g->modified),
+                          g->title,
+                          g->slug,
+                          g->description,
+                          &locked,
+                          &header};
+
+    return run(db, pool, PKI_SQL_GRID_PUT, args);
+}
+
+apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_package *p)
+{
+    const char *created = sql_time(pool, p->created), *modified = sql_time(pool, p->modified);
+    const void *row[] = {&p->id,
+                         created,
+                         modified,
+                         p->title,
+                         p->slug,
+                         &p->category_id,
+                         p->repo_description,
+                         p->repo_url,
+                         &p->repo_watchers,
+                         &p->repo_forks,
+                         p->pypi_url,
+                         p->participants,
+                         sql_time(pool, p->last_fetched),
+                         p->documentation_url,
+                         p->commits_over_52,
+                         sql_time(pool, p->last_updated)};
+    const void *version[] = {modified, modified, &p->id, p->pypi_version, &p->id, p->pypi_version};
+    const void *latest[] = {&p->id, p->pypi_version, &p->id};
+    const void *id[] = {&p->id};
+    pki_ids now;
+    int i;
+
+    if (run(db, pool, PKI_SQL_PACKAGE_PUT, row) != APR_SUCCESS ||
+        (p->pypi_version && run(db, pool, PKI_SQL_VERSION_ADD, version) != APR_SUCCESS) ||
+        run(db, pool, PKI_SQL_PACKAGE_SET_LATEST, latest) != APR_SUCCESS ||
+        select_ids(db, pool, PKI_SQL_PACKAGE_GRIDS, id, &now) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* Membership ids give the order: rewrite them only when the list changed. */
+    if (now.count == p->grids.count &&
+        (now.count == 0 || memcmp(now.ids, p->grids.ids, sizeof(apr_int64_t) * now.count) == 0)) {
+        return APR_SUCCESS;
+    }
+    if (run(db, pool, PKI_SQL_PACKAGE_GRIDS_CLEAR, id) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < p->grids.count; i++) {
+        const void *member[] = {modified, modified, &p->grids.ids[i], &p->id};
+        if (run(db, pool, PKI_SQL_MEMBER_ADD, member) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_slug_owner(pki_db *db, apr_pool_t *pool, pki_resource res, const char *slug,
+                                  apr_int64_t *id)
+{
+    const void *args[] = {slug};
+
+    return select_int(db, pool,
+                      res == PKI_RES_GRIDS ? PKI_SQL_GRID_SLUG_OWNER : PKI_SQL_PACKAGE_SLUG_OWNER,
+                      args, id);
+}
+
+apr_status_t pki_store_package_exists(pki_db *db, apr_pool_t *pool, apr_int64_t id, int *exists)
+{
+    const void *args[] = {&id};
+    apr_int64_t found;
+    apr_status_t rv = select_int(db, pool, PKI_SQL_PACKAGE_EXISTS, args, &found);
+
+    *exists = found != 0;
+    return rv;
+}
+
+apr_status_t pki_store_first_category(pki_db *db, apr_pool_t *pool, apr_int64_t *id)
+{
+    return select_int(db, pool, PKI_SQL_FIRST_CATEGORY, NULL, id);
+}
+
+apr_status_t pki_store_grid_members(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id, pki_ids *out)
+{
+    const void *args[] = {&grid_id};
+
+    return select_ids(db, pool, PKI_SQL_GRID_MEMBERS, args, out);
+}
+
+apr_status_t pki_store_add_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
+                                  apr_int64_t package_id, apr_int64_t now)
+{
+    const char *t = sql_time(pool, now);
+    const void *args[] = {t, t, &grid_id, &package_id};
+
+    return run(db, pool, PKI_SQL_MEMBER_ADD, args);
+}
+
+apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
+                                     apr_int64_t package_id)
+{
+    const void *args[] = {&grid_id, &package_id};
+
+    return run(db, pool, PKI_SQL_MEMBER_REMOVE, args);
+}
+
+apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out)
+{
+    apr_dbd_results_t *rs;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(apr_int64_t));
+
+    if (select_rows(db, pool,
+                    res == PKI_RES_CATEGORIES ? PKI_SQL_DANGLING_CATEGORIES
+                                              : PKI_SQL_DANGLING_GRIDS,
+                    NULL, &rs) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    while (next_row(db, pool, rs, &row)) {
+        *(apr_int64_t *)apr_array_push(ids) = col_int(db, row, 0);
+        *(apr_int64_t *)apr_array_push(ids) = col_int(db, row, 1);
+    }
+    out->ids = (const apr_int64_t *)ids->elts;
+    out->count = ids->nelts / 2;
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql)
+{
+    const char *p = sql;
+
+    while (*p) {
+        const char *end = strstr(p, ";\n");
+        const char *stmt;
+        apr_dbd_results_t *res = NULL;
+        apr_dbd_row_t *row = NULL;
+        int nrows, rv;
+
+        end = end ? end + 1 : p + strlen(p);
+        stmt = apr_pstrmemdup(pool, p, end - p);
+        p = *end ? end + 1 : end;
+        /* skip statements that are only comments and blanks */
+        {
+            const char *q = stmt;
+            while (*q) {
+                q += strspn(q, " \t\r\n");
+                if (q[0] == '-' && q[1] == '-') {
+                    q += strcspn(q, "\n");
+                } else {
+                    break;
+                }
+            }
+            if (!*q || *q == ';') {
+                continue;
+            }
+            stmt = q;
+        }
+        /* PRAGMAs answer a row: select them, run everything else */
+        if (strncasecmp(stmt, "PRAGMA", 6) == 0) {
+            rv = apr_dbd_select(db->driver, pool, db->handle, &res, stmt, 0);
+            while (rv == 0 && apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
+            }
+        } else {
+            rv = apr_dbd_query(db->driver, db->handle, &nrows, stmt);
+        }
+        if (rv != 0) {
+            db->error =
+                apr_psprintf(pool, "%s: %s", stmt, apr_dbd_error(db->driver, db->handle, rv));
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool)
+{
+    int i;
+
+    for (i = 0; i < PKI_SQL_COUNT_; i++) {
+        apr_dbd_prepared_t *stmt = NULL;
+        int rv = apr_dbd_prepare(db->driver, db->pool, db->handle, pki_sql[i].sql, pki_sql[i].label,
+                                 &stmt);
+        if (rv != 0 || !stmt) {
+            db->error = apr_psprintf(pool, "%s: %s", pki_sql[i].label,
+                                     apr_dbd_error(db->driver, db->handle, rv));
+            return APR_EGENERAL;
+        }
+        apr_hash_set(db->prepared, pki_sql[i].label, APR_HASH_KEY_STRING, stmt);
+    }
+    return APR_SUCCESS;
 }

@@ -30,6 +30,22 @@ typedef enum pki_sql_id {
     PKI_SQL_CATEGORY_BY_ID,
     PKI_SQL_CATEGORY_COUNT,
     PKI_SQL_CATEGORY_PAGE,
+    /* writes */
+    PKI_SQL_CATEGORY_PUT,
+    PKI_SQL_GRID_PUT,
+    PKI_SQL_PACKAGE_PUT,
+    PKI_SQL_VERSION_ADD,
+    PKI_SQL_PACKAGE_SET_LATEST,
+    PKI_SQL_PACKAGE_GRIDS_CLEAR,
+    PKI_SQL_MEMBER_ADD,
+    PKI_SQL_MEMBER_REMOVE,
+    PKI_SQL_GRID_MEMBERS,
+    PKI_SQL_PACKAGE_SLUG_OWNER,
+    PKI_SQL_GRID_SLUG_OWNER,
+    PKI_SQL_PACKAGE_EXISTS,
+    PKI_SQL_FIRST_CATEGORY,
+    PKI_SQL_DANGLING_CATEGORIES,
+    PKI_SQL_DANGLING_GRIDS,
     PKI_SQL_COUNT_
 } pki_sql_id;
 
@@ -63,5 +79,42 @@ apr_status_t pki_store_category(pki_db *db, apr_pool_t *pool, const pki_route *r
 
 apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t limit,
                             apr_int64_t offset, pki_page *out);
+
+/* --- Writes: the importer's now, edits' later. Call them inside a transaction. --- */
+
+apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans);
+/* Commits when COMMIT and nothing failed, else rolls back. */
+apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit);
+
+/* Insert or update by id. A package's memberships become exactly P->grids, in that order
+ * (left untouched when they already are), and its latest version P->pypi_version. */
+apr_status_t pki_store_put_category(pki_db *db, apr_pool_t *pool, const pki_category *c);
+apr_status_t pki_store_put_grid(pki_db *db, apr_pool_t *pool, const pki_grid *g);
+apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_package *p);
+
+/* The id of the package (RES packages) or grid holding SLUG, or 0. */
+apr_status_t pki_store_slug_owner(pki_db *db, apr_pool_t *pool, pki_resource res, const char *slug,
+                                  apr_int64_t *id);
+apr_status_t pki_store_package_exists(pki_db *db, apr_pool_t *pool, apr_int64_t id, int *exists);
+/* The smallest category id, or 0. */
+apr_status_t pki_store_first_category(pki_db *db, apr_pool_t *pool, apr_int64_t *id);
+
+/* A grid's member package ids, in membership order. */
+apr_status_t pki_store_grid_members(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
+                                    pki_ids *out);
+apr_status_t pki_store_add_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
+                                  apr_int64_t package_id, apr_int64_t now);
+apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
+                                     apr_int64_t package_id);
+
+/* References to rows that do not exist: pairs (missing id, the smallest package id that
+ * refers to it). Categories that packages name; grids that memberships name. */
+apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out);
+
+/* Runs SQL, a script of statements each ending in ";" at the end of a line (the schema). */
+apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql);
+
+/* Prepares every statement into DB->prepared (outside httpd, where mod_dbd does it). */
+apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool);
 
 #endif

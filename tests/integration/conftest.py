@@ -6,6 +6,7 @@ stopped at the end of the session; set PKGINDEX_KEEP_TMP=1 to keep their
 directories (config, error log, database) for a post-mortem.
 """
 
+import json
 import os
 import shutil
 
@@ -48,10 +49,26 @@ def conformance_server(module_so):
     _cleanup(workdir)
 
 
+def real_records_jsonl(workdir):
+    """The 40 real records' objects exactly as the original served them (links may carry
+    ?format=api), one per line: what a mirror would feed the importer."""
+    path = os.path.join(workdir, "real.jsonl")
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in helpers.read_jsonl(os.path.join(helpers.DATA, "real-packages.jsonl")):
+            f.write(json.dumps(rec["json"], ensure_ascii=False) + "\n")
+    return path
+
+
 @pytest.fixture(scope="session")
 def real_server(module_so):
-    """httpd serving the default real sample (scripts/make-sample-db without inputs)."""
-    server, workdir = _serve([], "pkgindex-real-", module_so)
+    """httpd serving the 40 real records, imported as captured, with the sample's categories
+    and grids."""
+    workdir = helpers.make_www_tmpdir("pkgindex-real-")
+    os.mkdir(os.path.join(workdir, "db"), 0o755)
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *helpers.SAMPLE[:2],
+                         real_records_jsonl(workdir))
+    server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
+                            module=module_so).start()
     yield server
     server.stop()
     _cleanup(workdir)

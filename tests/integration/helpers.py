@@ -1,7 +1,7 @@
 """Run a real httpd with mod_pkgindex for the integration tests, and talk to it.
 
 Everything goes through the project's own tools (bin/pkgindex-serve,
-scripts/make-sample-db) and data (tests/data/), so the tests exercise what
+bin/pkgindex-import) and data (tests/data/), so the tests exercise what
 `make run` does.  Requests use http.client on a fresh connection each, which
 adds only `Host` and `Accept-Encoding: identity` (and `Content-Length` with a
 body): the tests decide every other header.
@@ -23,7 +23,8 @@ CONFORMANCE = os.path.join(DATA, "conformance")
 # PKGINDEX_MODULE tests another build of the module (e.g. with sanitizers).
 MODULE = os.path.abspath(os.environ.get("PKGINDEX_MODULE") or os.path.join(REPO, "build", "mod_pkgindex.so"))
 SERVE = os.path.join(REPO, "bin", "pkgindex-serve")
-MAKE_SAMPLE_DB = os.path.join(REPO, "scripts", "make-sample-db")
+IMPORT = os.path.join(REPO, "bin", "pkgindex-import")
+SAMPLE = [os.path.join(DATA, "sample", f"{kind}.jsonl") for kind in ("categories", "grids", "packages")]
 BASE_URL = "https://djangopackages.org"
 
 
@@ -56,12 +57,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_import(db, *args, init=True):
+    """Run bin/pkgindex-import; return the CompletedProcess (stdout+stderr in .stdout)."""
+    cmd = [IMPORT, "--db", f"sqlite3:{db}"] + (["--init"] if init else []) + list(args)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def make_db(path, *jsonl):
-    """Create a database with scripts/make-sample-db (no JSONL: the real sample)."""
-    res = subprocess.run([MAKE_SAMPLE_DB, "--force", path, *jsonl],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """A fresh database at PATH, imported with bin/pkgindex-import (no JSONL: the sample)."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    res = run_import(path, *(jsonl or SAMPLE))
     if res.returncode != 0:
-        raise RuntimeError(f"make-sample-db failed ({res.returncode}):\n{res.stdout}")
+        raise RuntimeError(f"pkgindex-import failed ({res.returncode}):\n{res.stdout}")
     return path
 
 

@@ -1,0 +1,51 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* The mirror importer: streams of API v4 JSON (single objects, arrays, list pages, JSON Lines)
+ * into the database, one transaction per file, through the same parser and store as the
+ * module. */
+
+#ifndef PKI_IMPORT_H
+#define PKI_IMPORT_H
+
+#include <apr_file_io.h>
+
+#include "route.h"
+#include "store.h"
+
+/* A single record (an object, or one element of a top-level array) may not be larger. */
+#define PKI_IMPORT_MAX_RECORD (64 * 1024 * 1024)
+
+/* The ids of the objects a file holds, by kind (sorted): what later files of a run will bring,
+ * so that links to them are not dangling. */
+typedef struct pki_import_ids {
+    apr_array_header_t *ids[PKI_RES_COUNT_]; /* apr_int64_t */
+} pki_import_ids;
+
+/* Reads FILE for the ids of its packages, grids and categories (records that do not parse
+ * are ignored here: importing the file reports them). */
+apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_import_ids *out);
+
+typedef struct pki_import_options {
+    pki_resource type;  /* PKI_RES_ROOT: recognise each record by its keys */
+    int create_missing; /* make placeholder rows for objects only seen as links */
+    int skip_invalid;   /* import the valid records, list the others */
+    /* Objects the files after this one hold: links to them are satisfied later. */
+    const pki_import_ids *later;
+    int nlater;
+    /* Messages (errors, warnings) and progress, for the caller to show. */
+    void (*say)(void *ctx, const char *message);
+    void (*progress)(void *ctx, apr_int64_t records);
+    void *ctx;
+} pki_import_options;
+
+typedef struct pki_import_counts {
+    apr_int64_t packages, grids, categories, placeholders, skipped;
+} pki_import_counts;
+
+/* Imports everything FILE (named NAME in messages) holds. Returns APR_SUCCESS when every
+ * record was imported; otherwise nothing is changed, unless skip_invalid, which keeps the
+ * valid records and still returns an error when any was skipped. */
+apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, const char *name,
+                             const pki_import_options *opts, pki_import_counts *counts);
+
+#endif

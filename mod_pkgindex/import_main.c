@@ -1,0 +1,278 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* bin/pkgindex-import: load API v4 JSON into the database the module serves.
+ *
+ *   pkgindex-import --db sqlite3:PATH [--init] [--type T] [--create-missing] [--skip-invalid]
+ *                   [--quiet] FILE...
+ *
+ * Each file is one transaction. Exit status 0 only when every record of every file was
+ * imported; 1 when a file was refused (or records were skipped); 2 for usage errors. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_getopt.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "import.h"
+
+extern const char pki_schema_sqlite[];
+
+/* apr_getopt refuses a bare "-": it is swapped for this pointer, compared by address. */
+static const char stdin_arg[] = "<stdin>";
+
+typedef struct cli {
+    int quiet;
+    int tty;
+    apr_time_t started;
+    const char *file;
+} cli;
+
+static void say(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", message);
+}
+
+static void progress(void *ctx, apr_int64_t records)
+{
+    cli *c = ctx;
+    double secs = (double)(apr_time_now() - c->started) / APR_USEC_PER_SEC;
+
+    if (c->tty && !c->quiet) {
+        fprintf(stderr, "\r%s: %" APR_INT64_T_FMT " records, %.0f/s   ", c->file, records,
+                secs > 0 ? records / secs : 0.0);
+    }
+}
+
+static int usage(const char *msg)
+{
+    if (msg) {
+        fprintf(stderr, "pkgindex-import: %s\n", msg);
+    }
+    fprintf(stderr,
+            "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
+            "                       [--create-missing] [--skip-invalid] [--quiet] FILE...\n"
+            "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
+            "  '-' reads standard input. Each file is one transaction.\n"
+            "  --init            create the schema when the database has none\n"
+            "  --type T          read every record as T instead of recognising it by its keys\n"
+            "  --create-missing  make placeholder rows for objects only seen as links\n"
+            "  --skip-invalid    import the valid records, list the others (exit status 1)\n");
+    return 2;
+}
+
+/* Opens the database and prepares every statement the importer and the module use. */
+static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
+{
+    const char *err = NULL, *path;
+    apr_finfo_t fi;
+    int rv;
+
+    if (strncmp(spec, "sqlite3:", 8) != 0 || !spec[8]) {
+        fprintf(stderr, "pkgindex-import: --db: expected sqlite3:PATH, got '%s'\n", spec);
+        return 0;
+    }
+    path = spec + 8;
+    if (!init && apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: %s does not exist (--init creates it)\n", path);
+        return 0;
+    }
+    memset(db, 0, sizeof(*db));
+    db->pool = pool;
+    db->prepared = apr_hash_make(pool);
+    if (apr_dbd_get_driver(pool, "sqlite3", &db->driver) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: the apr_dbd sqlite3 driver is not installed "
+                        "(Debian: libaprutil1-dbd-sqlite3)\n");
+        return 0;
+    }
+    rv = apr_dbd_open_ex(db->driver, pool, path, &db->handle, &err);
+    if (rv != APR_SUCCESS || !db->handle) {
+        fprintf(stderr, "pkgindex-import: cannot open %s: %s\n", path, err ? err : "error");
+        return 0;
+    }
+    /* A bulk load: a large page cache, and WAL's NORMAL durability (the commit is atomic). */
+    if (pki_store_exec_script(db, pool,
+                              "PRAGMA cache_size = -262144;\n"
+                              "PRAGMA synchronous = NORMAL;\n"
+                              "PRAGMA temp_store = MEMORY;\n") != APR_SUCCESS ||
+        (init && pki_store_exec_script(db, pool, pki_schema_sqlite) != APR_SUCCESS)) {
+        fprintf(stderr, "pkgindex-import: %s: %s\n", path, db->error);
+        return 0;
+    }
+    if (pki_store_prepare_all(db, pool) != APR_SUCCESS) {
+        fprintf(stderr,
+                "pkgindex-import: %s: not a mod_pkgindex database (%s); --init creates "
+                "the schema\n",
+                path, db->error);
+        return 0;
+    }
+    return 1;
+}
+
+int main(int argc, const char *const *argv)
+{
+    static const apr_getopt_option_t options[] = {
+        {"db", 'd', 1, "database"},
+        {"init", 'i', 0, "create the schema"},
+        {"type", 't', 1, "record type"},
+        {"create-missing", 'c', 0, "placeholders"},
+        {"skip-invalid", 's', 0, "skip invalid records"},
+        {"quiet", 'q', 0, "no summary"},
+        {"help", 'h', 0, "help"},
+        {NULL, 0, 0, NULL},
+    };
+    apr_pool_t *pool;
+    apr_getopt_t *opt;
+    const char *arg, *spec = NULL;
+    pki_import_options io;
+    pki_db db;
+    cli c;
+    int ch, init = 0, failed = 0, i;
+    apr_status_t rv;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    apr_dbd_init(pool);
+
+    memset(&io, 0, sizeof(io));
+    memset(&c, 0, sizeof(c));
+    io.type = PKI_RES_ROOT;
+    io.say = say;
+    io.progress = progress;
+    io.ctx = &c;
+    c.tty = isatty(2);
+
+    {
+        const char **args = apr_pmemdup(pool, argv, sizeof(*argv) * (argc + 1));
+        for (i = 1; i < argc; i++) {
+            if (strcmp(args[i], "-") == 0) {
+                args[i] = stdin_arg;
+            }
+        }
+        argv = args;
+    }
+    apr_getopt_init(&opt, pool, argc, argv);
+    opt->errfn = NULL;
+    while ((rv = apr_getopt_long(opt, options, &ch, &arg)) == APR_SUCCESS) {
+        switch (ch) {
+        case 'd':
+            spec = arg;
+            break;
+        case 'i':
+            init = 1;
+            break;
+        case 't':
+            if (strcmp(arg, "package") == 0) {
+                io.type = PKI_RES_PACKAGES;
+            } else if (strcmp(arg, "grid") == 0) {
+                io.type = PKI_RES_GRIDS;
+            } else if (strcmp(arg, "category") == 0) {
+                io.type = PKI_RES_CATEGORIES;
+            } else {
+                return usage("--type: package, grid or category");
+            }
+            break;
+        case 'c':
+            io.create_missing = 1;
+            break;
+        case 's':
+            io.skip_invalid = 1;
+            break;
+        case 'q':
+            c.quiet = 1;
+            break;
+        default:
+            return usage(NULL);
+        }
+    }
+    if (rv != APR_EOF) {
+        return usage("unknown option");
+    }
+    if (!spec) {
+        return usage("--db is required");
+    }
+    if (opt->ind >= argc && !init) {
+        return usage("no input files");
+    }
+    if (!open_db(pool, spec, init, &db)) {
+        return 1;
+    }
+
+    /* Links may point at objects a later file brings: learn those files' ids first. */
+    if (argc - opt->ind > 1) {
+        pki_import_ids *ids = apr_pcalloc(pool, sizeof(*ids) * (argc - opt->ind));
+        for (i = opt->ind + 1; i < argc; i++) {
+            apr_file_t *f;
+            if (argv[i] != stdin_arg &&
+                apr_file_open(&f, argv[i], APR_FOPEN_READ | APR_FOPEN_BUFFERED, 0, pool) ==
+                    APR_SUCCESS) {
+                pki_import_collect_ids(pool, f, &ids[i - opt->ind]);
+                apr_file_close(f);
+            } else {
+                int k;
+                for (k = 0; k < PKI_RES_COUNT_; k++) {
+                    ids[i - opt->ind].ids[k] = apr_array_make(pool, 1, sizeof(apr_int64_t));
+                }
+            }
+        }
+        io.later = ids;
+    }
+
+    for (i = opt->ind; i < argc; i++) {
+        apr_pool_t *fpool;
+        apr_file_t *f;
+        pki_import_counts n;
+        const char *name = argv[i];
+
+        apr_pool_create(&fpool, pool);
+        if (name == stdin_arg) {
+            rv = apr_file_open_stdin(&f, fpool);
+        } else {
+            rv = apr_file_open(&f, name, APR_FOPEN_READ | APR_FOPEN_BUFFERED, 0, fpool);
+        }
+        if (rv != APR_SUCCESS) {
+            char buf[120];
+            fprintf(stderr, "pkgindex-import: %s: %s\n", name, apr_strerror(rv, buf, sizeof(buf)));
+            failed = 1;
+            apr_pool_destroy(fpool);
+            continue;
+        }
+        c.file = name;
+        c.started = apr_time_now();
+        if (io.later) {
+            io.later++; /* this file's ids are no longer "later" */
+            io.nlater = argc - i - 1;
+        }
+        rv = pki_import_file(&db, fpool, f, name, &io, &n);
+        if (c.tty && !c.quiet) {
+            fprintf(stderr, "\r\033[K");
+        }
+        if (rv != APR_SUCCESS) {
+            failed = 1;
+        }
+        if (!c.quiet || rv != APR_SUCCESS) {
+            double secs = (double)(apr_time_now() - c.started) / APR_USEC_PER_SEC;
+            fprintf(stderr,
+                    "%s: %s %" APR_INT64_T_FMT " packages, %" APR_INT64_T_FMT
+                    " grids, %" APR_INT64_T_FMT " categories",
+                    name, rv == APR_SUCCESS || io.skip_invalid ? "imported" : "refused, imported",
+                    n.packages, n.grids, n.categories);
+            if (n.placeholders) {
+                fprintf(stderr, ", %" APR_INT64_T_FMT " placeholders", n.placeholders);
+            }
+            if (n.skipped) {
+                fprintf(stderr, "; %" APR_INT64_T_FMT " invalid", n.skipped);
+            }
+            fprintf(stderr, " (%.1f s)\n", secs);
+        }
+        apr_pool_destroy(fpool);
+    }
+    apr_dbd_close(db.driver, db.handle);
+    return failed ? 1 : 0;
+}

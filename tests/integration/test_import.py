@@ -1,0 +1,259 @@
+"""bin/pkgindex-import: shapes, faithfulness, upserts, transactions, errors, placeholders.
+
+The importer links the module's own core: a database it writes is served byte for byte
+(test_real_records and test_conformance run on imported databases). Here: everything else
+the importer promises, checked on the database itself and through a server.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+import helpers
+
+CONF = [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
+CATS = helpers.read_jsonl(CONF[0])
+GRIDS = helpers.read_jsonl(CONF[1])
+PKGS = helpers.read_jsonl(CONF[2])
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+def dump(db):
+    """Every row of every table, for comparing databases."""
+    with sqlite3.connect(db) as conn:
+        return "\n".join(conn.iterdump())
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return str(path)
+
+
+def jl(*objs):
+    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs)
+
+
+def base_db(tmp, name="db.sqlite3"):
+    return helpers.make_db(str(tmp / name), *CONF)
+
+
+def count(db, table):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_reimport_is_a_no_op(tmp):
+    db = base_db(tmp)
+    before = dump(db)
+    res = helpers.run_import(db, *CONF, init=False)
+    assert res.returncode == 0, res.stdout
+    assert dump(db) == before
+
+
+def test_single_object_array_page_and_stdin(tmp):
+    db = str(tmp / "db.sqlite3")
+    page = {"count": 45, "next": None, "previous": None, "results": PKGS[:20]}
+    files = [
+        write(tmp / "cats.json", json.dumps(CATS, indent=2)),             # a JSON array
+        write(tmp / "page.json", json.dumps(page)),                        # a list page
+        write(tmp / "one.json", json.dumps(PKGS[20], indent=4)),           # a single object
+        write(tmp / "grids.jsonl", jl(*GRIDS)),                            # JSON Lines
+    ]
+    rest = jl(*PKGS[21:])  # standard input, last: it cannot be read ahead
+    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "--init", *files, "-"],
+                         input=rest, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert res.returncode == 1, res.stdout  # so the grids' links to its packages dangle
+    assert "grids.jsonl:1: record 1 (grid 1): packages: Invalid hyperlink" in res.stdout
+    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "-", files[3]],
+                         input=rest, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert res.returncode == 0, res.stdout
+    assert dump(db) == dump(base_db(tmp, "ref.sqlite3"))
+
+
+def test_links_from_any_host_and_decoration(tmp):
+    db = str(tmp / "db.sqlite3")
+    pkg = dict(PKGS[0], category="http://mirror.example:8080/x/api/v4/categories/1.json?format=json",
+               grids=["https://a.example/api/v4/grids/3/?format=api"])
+    grid = dict(GRIDS[2], packages=["//b.example/packages/1.api"])
+    res = helpers.run_import(db, CONF[0], write(tmp / "p.jsonl", jl(grid, pkg)))
+    assert res.returncode == 0, res.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT category_id FROM package_package WHERE id = 1").fetchone() == (1,)
+        assert conn.execute("SELECT grid_id FROM grid_gridpackage WHERE package_id = 1").fetchall() == [(3,)]
+
+
+def test_newer_version_updates(tmp):
+    db = base_db(tmp)
+    old = PKGS[0]
+    new = dict(old, title="renamed", pypi_version="9.9.9", grids=list(reversed(old["grids"])) + [
+        "https://djangopackages.org/api/v4/grids/9/"], documentation_url=None,
+        modified="2026-11-01T01:30:00.5-04:00")
+    res = helpers.run_import(db, write(tmp / "new.jsonl", jl(new)), init=False)
+    assert res.returncode == 0, res.stdout
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT p.title, v.number, p.documentation_url, p.modified FROM package_package p"
+                           " JOIN package_version v ON v.id = p.latest_version_id WHERE p.id = 1").fetchone()
+        assert row == ("renamed", "9.9.9", None, "2026-11-01 05:30:00.500000")
+        grids = [g for (g,) in conn.execute(
+            "SELECT grid_id FROM grid_gridpackage WHERE package_id = 1 ORDER BY id")]
+    assert grids == [int(u.rstrip("/").rsplit("/", 1)[1]) for u in new["grids"]]
+    # and back: the old version row is reused, not duplicated
+    res = helpers.run_import(db, write(tmp / "old.jsonl", jl(old)), init=False)
+    assert res.returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM package_version WHERE package_id = 1").fetchone() == (2,)
+        assert conn.execute("SELECT v.number FROM package_package p JOIN package_version v"
+                            " ON v.id = p.latest_version_id WHERE p.id = 1").fetchone() == (old["pypi_version"],)
+
+
+def bad_package(**kw):
+    return dict(PKGS[1], **kw)
+
+
+# (description, file text, expected message fragments)
+BAD = [
+    ("wrong type", jl(PKGS[0], bad_package(repo_forks="many")),
+     ["bad.jsonl:2: record 2 (package 2): repo_forks: A valid integer is required."]),
+    ("missing field", jl({k: v for k, v in PKGS[1].items() if k != "slug"}),
+     ["bad.jsonl:1: record 1 (package 2): slug: This field is required."]),
+    ("over-long title", jl(bad_package(title="x" * 101)),
+     ["title: Ensure this field has no more than 100 characters."]),
+    ("bad slug", jl(bad_package(slug="no spaces")),
+     ['slug: Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.']),
+    ("duplicate slug", jl(bad_package(slug=PKGS[0]["slug"])),
+     ["slug: package with this slug already exists."]),
+    ("null where not allowed", jl(bad_package(repo_url=None)), ["repo_url: This field may not be null."]),
+    ("bad datetime", jl(bad_package(created="yesterday")), ["created: Datetime has wrong format."]),
+    ("naive datetime", jl(bad_package(created="2020-01-01T00:00:00")), ["created: Datetime has wrong format."]),
+    ("bad link", jl(bad_package(category="https://x/api/v4/grids/1/")),
+     ["category: Invalid hyperlink - No URL match."]),
+    ("comma participant", jl(bad_package(participants=["a,b"])), ["participants: Each participant"]),
+    ("boolean as string", jl(dict(GRIDS[0], is_locked="false")), ["is_locked: Must be a valid boolean."]),
+    ("unknown shape", jl({"name": "x"}), ["unknown shape: not a package, grid or category"]),
+    ("not an object", "42\n", ["unknown shape: expected a JSON object"]),
+    ("truncated", jl(PKGS[0]) + json.dumps(PKGS[1])[:-30], ["bad.jsonl:2:", "truncated JSON"]),
+    ("malformed", jl(PKGS[0]) + '{"id": 1,,}\n', ["bad.jsonl:2: record 2", "invalid JSON"]),
+    ("trailing garbage", '[{"id": 1}] x\n', ["invalid JSON"]),
+    ("NaN", jl(PKGS[0]).replace('"repo_forks":', '"repo_forks": NaN, "x":'),
+     ["repo_forks: A valid integer is required."]),
+    ("dangling category", jl(bad_package(category="https://djangopackages.org/api/v4/categories/77/")),
+     ["package 2: category: Invalid hyperlink - Object does not exist: /categories/77/"]),
+    ("dangling grid", jl(bad_package(grids=["https://djangopackages.org/api/v4/grids/404/"])),
+     ["package 2: grids: Invalid hyperlink - Object does not exist: /grids/404/"]),
+]
+
+
+@pytest.mark.parametrize("text,fragments", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_invalid_input_changes_nothing(tmp, text, fragments):
+    db = base_db(tmp)
+    before = dump(db)
+    bad = write(tmp / "bad.jsonl", text)
+    res = helpers.run_import(db, bad, init=False)
+    assert res.returncode == 1, res.stdout
+    for fragment in fragments:
+        assert fragment in res.stdout
+    assert "refused" in res.stdout
+    assert dump(db) == before
+
+
+def test_invalid_utf8_changes_nothing(tmp):
+    db = base_db(tmp)
+    before = dump(db)
+    path = tmp / "bad.jsonl"
+    path.write_bytes(jl(PKGS[0]).encode() + json.dumps(PKGS[1]).encode().replace(b"django", b"dj\xff\xfe"))
+    res = helpers.run_import(db, str(path), init=False)
+    assert res.returncode == 1 and "bad.jsonl:2: record 2" in res.stdout and "UTF8" in res.stdout.upper()
+    assert dump(db) == before
+
+
+def test_gigabyte_line_is_refused_without_memory(tmp):
+    """A record past 64 MiB is refused while streaming: memory stays bounded."""
+    db = base_db(tmp)
+    path = tmp / "huge.jsonl"
+    with open(path, "w") as f:
+        f.write('{"repo_description": "')
+        chunk = "x" * (1 << 20)
+        for _ in range(70):
+            f.write(chunk)
+        f.write('"}\n')
+    res = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", helpers.IMPORT, "--db", f"sqlite3:{db}",
+                          str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert res.returncode == 1
+    assert "record larger than 64 MiB" in res.stdout
+    rss_kb = int(res.stdout.rsplit("maxrss=", 1)[1])
+    assert rss_kb < 200 * 1024, res.stdout
+
+
+def test_skip_invalid_imports_the_rest(tmp):
+    db = str(tmp / "db.sqlite3")
+    text = jl(*CATS, *GRIDS) + jl(PKGS[0], bad_package(repo_forks="x"), *PKGS[2:])
+    res = helpers.run_import(db, "--skip-invalid", write(tmp / "in.jsonl", text))
+    assert res.returncode == 1  # not a full success
+    assert "in.jsonl:" in res.stdout and "(package 2): repo_forks" in res.stdout
+    assert count(db, "package_package") == 44
+    # The grids that list package 2 now point at nothing: listed too, and skipped.
+    assert "packages: Invalid hyperlink - Object does not exist: /packages/2/" in res.stdout
+    assert "2 invalid" in res.stdout
+
+
+def test_create_missing_makes_placeholders(tmp):
+    db = str(tmp / "db.sqlite3")
+    pkg = dict(PKGS[0], category="https://djangopackages.org/api/v4/categories/3/",
+               grids=["https://djangopackages.org/api/v4/grids/12/"])
+    grid = dict(GRIDS[0], packages=["https://djangopackages.org/api/v4/packages/999/"])
+    src = write(tmp / "in.jsonl", jl(grid, pkg))
+    res = helpers.run_import(db, src)
+    assert res.returncode == 1
+    assert "/packages/999/" in res.stdout and "/categories/3/" in res.stdout
+    assert not os.path.exists(db) or count(db, "package_package") == 0
+    res = helpers.run_import(db, "--create-missing", src)
+    assert res.returncode == 0, res.stdout
+    assert "placeholders" in res.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT title, slug FROM package_category WHERE id = 3").fetchone() == (
+            "category-3", "category-3")
+        assert conn.execute("SELECT title FROM grid_grid WHERE id = 12").fetchone() == ("grid-12",)
+        assert conn.execute("SELECT slug, category_id FROM package_package WHERE id = 999").fetchone() == (
+            "package-999", 3)
+        assert sorted(conn.execute("SELECT grid_id, package_id FROM grid_gridpackage")) == [
+            (GRIDS[0]["id"], 999), (12, 1)]
+
+
+def test_grid_lists_set_memberships(tmp):
+    """A grid record alone adds and removes its memberships (the set; order is by title)."""
+    db = base_db(tmp)
+    grid = GRIDS[0]
+    members = [u for u in grid["packages"]][1:] + ["https://djangopackages.org/api/v4/packages/1/"]
+    res = helpers.run_import(db, write(tmp / "g.jsonl", jl(dict(grid, packages=members))), init=False)
+    assert res.returncode == 0, res.stdout
+    with sqlite3.connect(db) as conn:
+        got = {p for (p,) in conn.execute("SELECT package_id FROM grid_gridpackage WHERE grid_id = ?",
+                                          (grid["id"],))}
+    assert got == {int(u.rstrip("/").rsplit("/", 1)[1]) for u in members}
+
+
+def test_usage_errors(tmp):
+    assert helpers.run_import(str(tmp / "x.sqlite3"), "--bogus").returncode == 2
+    res = subprocess.run([helpers.IMPORT, "x.json"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert res.returncode == 2 and "--db is required" in res.stdout
+    res = helpers.run_import(str(tmp / "missing.sqlite3"), CONF[0], init=False)
+    assert res.returncode == 1 and "does not exist (--init creates it)" in res.stdout
+    res = helpers.run_import(str(tmp / "db.sqlite3"), str(tmp / "nope.jsonl"))
+    assert res.returncode == 1 and "nope.jsonl" in res.stdout
+
+
+def test_type_flag_overrides_recognition(tmp):
+    db = str(tmp / "db.sqlite3")
+    res = helpers.run_import(db, "--type", "grid", CONF[0])
+    assert res.returncode == 1 and "is_locked: This field is required." in res.stdout
+    res = helpers.run_import(db, "--type", "category", CONF[0])
+    assert res.returncode == 0, res.stdout
