@@ -112,6 +112,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
 
     pki_links_init(&l, req->pool, req->base, req->prefix, route->suffix,
                    pki_query_get(q, "format"));
+    l.suffix_slash = route->suffix_slash; /* DRF's page links are the request URI's */
     if (route->resource == PKI_RES_ROOT) {
         pki_render_root(j, &l);
         return;
@@ -125,7 +126,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         error(resp, 404, j->indent, "Not found.");
         return;
     }
-    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db) != APR_SUCCESS) {
+    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db, req->pool) != APR_SUCCESS) {
         unavailable(resp, j->indent, db);
         return;
     }

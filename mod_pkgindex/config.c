@@ -9,6 +9,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 
 #include <mod_dbd.h>
@@ -58,7 +59,7 @@ void *pki_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
     pki_server_conf *base = basev, *add = addv, *conf = apr_palloc(pool, sizeof(*conf));
 
     conf->prefixes = apr_array_append(pool, add->prefixes, base->prefixes);
-    conf->prepared = add->prepared || base->prepared;
+    conf->prepared = add->prepared;
     return conf;
 }
 
@@ -92,6 +93,7 @@ static const char *set_enabled(cmd_parms *cmd, void *dirconf, int flag)
     APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * prepare;
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES | NOT_IN_HTACCESS);
     const char *prefix;
+    core_dir_config *core;
     int i;
 
     if (err) {
@@ -102,8 +104,9 @@ static const char *set_enabled(cmd_parms *cmd, void *dirconf, int flag)
         return NULL;
     }
     prefix = cmd->path ? cmd->path : PKI_DEFAULT_PREFIX;
-    if (prefix[0] != '/' || ap_strchr_c(prefix, '*') || ap_strchr_c(prefix, '?') ||
-        ap_strchr_c(prefix, '[')) {
+    core = cmd->path ? ap_get_core_module_config(cmd->context) : NULL;
+    if (prefix[0] != '/' || (core && core->r) || ap_strchr_c(prefix, '*') ||
+        ap_strchr_c(prefix, '?') || ap_strchr_c(prefix, '[')) {
         return "PkgIndex On must be used at server level or in a <Location> with a literal path";
     }
     if (prefix[strlen(prefix) - 1] != '/') {

@@ -11,6 +11,7 @@ void pki_json_init(pki_json *j, pki_buf *out, int indent)
     j->out = out;
     j->indent = indent;
     j->depth = 0;
+    j->overflow = 0;
     j->count[0] = 0;
 }
 
@@ -49,25 +50,31 @@ void pki_json_value_begin(pki_json *j)
     }
 }
 
+/* Nesting past PKI_JSON_MAX_DEPTH (no renderer comes near it) is only counted: the bytes stay
+ * balanced and the depth never leaves the count[] array. */
 static void container_open(pki_json *j, char c)
 {
     pki_json_value_begin(j);
     pki_buf_putc(j->out, c);
     if (j->depth < PKI_JSON_MAX_DEPTH - 1) {
         j->depth++;
+        j->count[j->depth] = 0;
+    } else {
+        j->overflow++;
     }
-    j->count[j->depth] = 0;
 }
 
 static void container_close(pki_json *j, char c)
 {
-    if (j->count[j->depth] && j->indent) {
-        newline(j, j->depth - 1);
-    }
-    pki_buf_putc(j->out, c);
-    if (j->depth > 0) {
+    if (j->overflow) {
+        j->overflow--;
+    } else if (j->depth > 0) {
+        if (j->count[j->depth] && j->indent) {
+            newline(j, j->depth - 1);
+        }
         j->depth--;
     }
+    pki_buf_putc(j->out, c);
 }
 
 void pki_json_object_begin(pki_json *j)
@@ -192,15 +199,6 @@ void pki_json_string_n(pki_json *j, const char *s, apr_size_t n)
 void pki_json_string(pki_json *j, const char *s)
 {
     pki_json_string_n(j, s, strlen(s));
-}
-
-void pki_json_string2(pki_json *j, const char *a, apr_size_t an, const char *b, apr_size_t bn)
-{
-    pki_json_value_begin(j);
-    pki_buf_putc(j->out, '"');
-    pki_json_escape(j->out, a, an);
-    pki_json_escape(j->out, b, bn);
-    pki_buf_putc(j->out, '"');
 }
 
 void pki_json_int(pki_json *j, apr_int64_t v)

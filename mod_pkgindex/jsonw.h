@@ -18,6 +18,7 @@ typedef struct pki_json {
     pki_buf *out;
     int indent; /* 0: compact */
     int depth;
+    int overflow;                           /* levels opened past the maximum depth */
     apr_uint32_t count[PKI_JSON_MAX_DEPTH]; /* members written at each depth */
 } pki_json;
 
@@ -36,8 +37,6 @@ void pki_json_string_n(pki_json *j, const char *s, apr_size_t n);
 void pki_json_int(pki_json *j, apr_int64_t v);
 void pki_json_bool(pki_json *j, int v);
 void pki_json_null(pki_json *j);
-/* A string value made of two parts, written without joining them first (links). */
-void pki_json_string2(pki_json *j, const char *a, apr_size_t an, const char *b, apr_size_t bn);
 
 /* Starts a value: the comma and indentation before it. For callers that write a scalar's
  * bytes themselves (pki_json_escape). */

@@ -26,6 +26,7 @@ void pki_links_init(pki_links *l, apr_pool_t *pool, const char *base, const char
     l->base = base;
     l->prefix = prefix;
     l->suffix = suffix;
+    l->suffix_slash = 0;
     l->tail =
         apr_pstrcat(pool, suffix ? "." : "/", suffix ? suffix : "", format_param ? "?format=" : "",
                     format_param ? pki_query_quote_plus(pool, format_param) : "", NULL);
@@ -65,7 +66,8 @@ const char *pki_links_page(const pki_links *l, pki_resource res, const char *que
     const char *seg = pki_resource_segment[res];
 
     if (l->suffix) {
-        return apr_pstrcat(l->pool, l->base, l->prefix, seg, ".", l->suffix, "?", query, NULL);
+        return apr_pstrcat(l->pool, l->base, l->prefix, seg, ".", l->suffix,
+                           l->suffix_slash ? "/?" : "?", query, NULL);
     }
     return apr_pstrcat(l->pool, l->base, l->prefix, seg, *seg ? "/" : "", "?", query, NULL);
 }

@@ -16,6 +16,7 @@ typedef struct pki_links {
     const char *base;   /* "https://host[:port]", no trailing slash */
     const char *prefix; /* "/api/v4/" */
     const char *suffix; /* the request's format suffix, or NULL */
+    int suffix_slash;   /* pagination links keep the request's "packages.json/" */
     const char *tail;   /* after a collection or item: "/" or ".json", then "?format=…" */
     /* JSON-escaped "base + prefix + segment + '/'" per resource, and the escaped tail. */
     const char *item_head[PKI_RES_COUNT_];

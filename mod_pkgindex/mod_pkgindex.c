@@ -33,39 +33,73 @@
 /* The prefix a request was claimed for, kept in r->request_config. */
 typedef struct pki_claim {
     const char *prefix;
-    int bare; /* the prefix without its trailing slash: redirect */
+    int bare;         /* the prefix without its trailing slash: redirect */
+    const char *path; /* after the prefix, as sent; NULL when what was sent is not under it */
 } pki_claim;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 
+/* The request's claim; one with a NULL prefix records a URI PkgIndex Off left alone. */
 static pki_claim *claim_of(request_rec *r)
 {
-    return ap_get_module_config(r->request_config, &pkgindex_module);
+    pki_claim *c = ap_get_module_config(r->request_config, &pkgindex_module);
+
+    return c && c->prefix ? c : NULL;
 }
 
-/* The prefix URI falls under, or NULL; *BARE is set for the prefix without its slash. */
+/* The longest claimed prefix URI falls under, or NULL; *BARE is set for the prefix without
+ * its slash. */
 static const char *claimed_prefix(request_rec *r, const char *uri, int *bare)
 {
     pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
-    const char **prefixes = (const char **)sconf->prefixes->elts;
+    const char **prefixes = (const char **)sconf->prefixes->elts, *best = NULL;
+    apr_size_t best_len = 0;
     int i;
 
+    *bare = 0;
     if (!uri || uri[0] != '/') {
         return NULL;
     }
     for (i = 0; i < sconf->prefixes->nelts; i++) {
         apr_size_t n = strlen(prefixes[i]);
-        *bare = strncmp(uri, prefixes[i], n - 1) == 0 && uri[n - 1] == '\0';
-        if (*bare || strncmp(uri, prefixes[i], n) == 0) {
-            return prefixes[i];
+        int is_bare = strncmp(uri, prefixes[i], n - 1) == 0 && uri[n - 1] == '\0';
+        if ((is_bare || strncmp(uri, prefixes[i], n) == 0) && n > best_len) {
+            best = prefixes[i];
+            best_len = n;
+            *bare = is_bare;
         }
     }
-    return NULL;
+    return best;
+}
+
+/* The path as the client sent it, without the query: Django routes on that, while httpd
+ * merges '//' and resolves dot segments in r->uri. */
+static const char *sent_path(request_rec *r)
+{
+    const char *u = r->unparsed_uri, *p;
+
+    if (u && *u != '/') { /* absolute form: scheme://authority/path */
+        p = u ? strstr(u, "://") : NULL;
+        u = p ? strchr(p + 3, '/') : NULL;
+    }
+    return u ? apr_pstrmemdup(r->pool, u, strcspn(u, "?#")) : NULL;
+}
+
+static pki_claim *make_claim(request_rec *r, const char *prefix, int bare, const char *path)
+{
+    pki_claim *c = apr_palloc(r->pool, sizeof(*c));
+    apr_size_t n = strlen(prefix);
+
+    c->prefix = prefix;
+    c->bare = bare;
+    c->path = path && strncmp(path, prefix, n) == 0 ? path + n : NULL;
+    ap_set_module_config(r->request_config, &pkgindex_module, c);
+    return c;
 }
 
 /* httpd answers a path with a malformed escape ("%zz") with its own HTML 400 before any
- * hook sees it. Django keeps such text literally, so under the prefix escape the stray '%'
- * ("%25zz"): the route then decodes it back to the literal the original would look up. */
+ * hook sees it. Django keeps such text literally: under the prefix, escape the stray '%'
+ * ("%25zz") so httpd lets the request through; the route reads the path as sent. */
 static int post_read_request(request_rec *r)
 {
     const char *path = r->parsed_uri.path, *p;
@@ -95,30 +129,48 @@ static int post_read_request(request_rec *r)
     return DECLINED;
 }
 
-/* Before httpd decodes the URI: requests under a claimed prefix are ours, undecoded, so that
- * escapes such as %00 reach the API's own 404 instead of httpd's HTML 400/404. */
+/* Before httpd decodes the URI (the location walk has run): a request under a prefix whose
+ * location has PkgIndex On is ours, undecoded, so that escapes such as %00 reach the API's
+ * own 404 instead of httpd's HTML 400/404. Runs after other modules' hooks (mod_proxy). */
 static int pre_translate(request_rec *r)
 {
-    pki_claim *claim;
+    pki_dir_conf *conf = ap_get_module_config(r->per_dir_config, &pkgindex_module);
     const char *prefix;
     int bare;
 
     if (r->main || !(prefix = claimed_prefix(r, r->uri, &bare))) {
         return DECLINED;
     }
-    claim = apr_palloc(r->pool, sizeof(*claim));
-    claim->prefix = prefix;
-    claim->bare = bare;
-    ap_set_module_config(r->request_config, &pkgindex_module, claim);
+    if (!bare && conf->enabled != 1) {
+        pki_claim *off = apr_pcalloc(r->pool, sizeof(*off));
+        off->path = r->uri;
+        ap_set_module_config(r->request_config, &pkgindex_module, off);
+        return DECLINED;
+    }
+    make_claim(r, prefix, bare, sent_path(r));
     return DONE;
 }
 
+/* After mod_alias, mod_rewrite and mod_proxy had their say: a URI they rewrote into the
+ * prefix ([PT]) is claimed here, one they mapped elsewhere is theirs. */
 static int translate(request_rec *r)
 {
-    if (!claim_of(r)) {
+    pki_claim *c = claim_of(r);
+    const char *prefix;
+    int bare;
+
+    if (!c && !r->main && (prefix = claimed_prefix(r, r->uri, &bare))) {
+        pki_claim *off = ap_get_module_config(r->request_config, &pkgindex_module);
+        if (off && strcmp(off->path, r->uri) == 0) {
+            return DECLINED; /* PkgIndex Off there, and not rewritten since */
+        }
+        c = make_claim(r, prefix, bare, r->uri);
+    }
+    if (!c) {
         return DECLINED;
     }
-    r->filename = apr_pstrcat(r->pool, HANDLER_NAME ":", r->uri, NULL);
+    /* No path, no extension: nothing for mod_mime to map to a handler or a language. */
+    r->filename = apr_pstrdup(r->pool, HANDLER_NAME ":");
     r->handler = HANDLER_NAME;
     return OK;
 }
@@ -126,7 +178,7 @@ static int translate(request_rec *r)
 /* No file behind the API: skip the directory walk and its .htaccess probes. */
 static int map_to_storage(request_rec *r)
 {
-    return claim_of(r) ? OK : DECLINED;
+    return claim_of(r) && r->handler && strcmp(r->handler, HANDLER_NAME) == 0 ? OK : DECLINED;
 }
 
 /* After the location walk, before authentication: so Allow and Vary also reach httpd's own
@@ -138,7 +190,6 @@ static int header_parser(request_rec *r)
     if (claim && !claim->bare) {
         apr_table_setn(r->err_headers_out, "Allow", ALLOW);
         apr_table_mergen(r->err_headers_out, "Vary", "Accept");
-        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
     }
     return DECLINED;
 }
@@ -179,19 +230,6 @@ static const char *base_url(request_rec *r, const pki_dir_conf *conf)
         return apr_pstrcat(r->pool, scheme, "://", ap_get_server_name_for_url(r), NULL);
     }
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
-}
-
-/* The path after the prefix as the client sent it: Django matches routes against that, while
- * httpd's r->uri has '//' merged and '.' and '..' segments resolved. */
-static const char *route_path(request_rec *r, const char *prefix)
-{
-    const char *raw = r->unparsed_uri;
-    apr_size_t n = strlen(prefix);
-
-    if (raw && strncmp(raw, prefix, n) == 0) {
-        return apr_pstrmemdup(r->pool, raw + n, strcspn(raw + n, "?#"));
-    }
-    return r->uri + n;
 }
 
 static int send_body(request_rec *r, const char *data, apr_size_t len)
@@ -250,7 +288,7 @@ static int handler(request_rec *r)
         req.pool = r->pool;
         req.method = r->method;
         req.prefix = claim->prefix;
-        req.path = route_path(r, claim->prefix);
+        req.path = claim->path;
         req.args = r->args;
         req.accept = apr_table_get(r->headers_in, "Accept");
         req.base = base_url(r, conf);
@@ -276,6 +314,8 @@ static int handler(request_rec *r)
     if (resp.content_type) {
         ap_set_content_type(r, resp.content_type);
     }
+    r->content_languages = NULL;
+    r->content_encoding = NULL;
     return send_body(r, resp.body.data, resp.body.len);
 }
 
@@ -289,8 +329,8 @@ static void register_hooks(apr_pool_t *pool)
 {
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_translate_name(pre_translate, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_translate_name(translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_pre_translate_name(pre_translate, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_translate_name(translate, NULL, NULL, APR_HOOK_LAST);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(header_parser, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -625,31 +625,6 @@ static const char *skip_zeros(const char *a, apr_size_t *len)
     return a;
 }
 
-const char *pki_decimal_add(apr_pool_t *pool, const char *a, apr_int64_t b)
-{
-    char bd[21], *out;
-    apr_size_t la, lb, n, i;
-    int carry = 0, s;
-
-    a = skip_zeros(a, &la);
-    lb = int64_digits(bd, b);
-    n = (la > lb ? la : lb) + 1;
-    out = apr_palloc(pool, n + 1);
-    out[n] = '\0';
-    for (i = 0; i < n; i++) {
-        s = carry;
-        if (i < la) {
-            s += a[la - 1 - i] - '0';
-        }
-        if (i < lb) {
-            s += bd[lb - 1 - i] - '0';
-        }
-        carry = s >= 10;
-        out[n - 1 - i] = (char)('0' + s % 10);
-    }
-    return out[0] == '0' ? out + 1 : out;
-}
-
 const char *pki_decimal_sub(apr_pool_t *pool, const char *a, apr_int64_t b)
 {
     char bd[21], *out;

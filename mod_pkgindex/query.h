@@ -55,8 +55,7 @@ const char *pki_query_page_link(apr_pool_t *pool, const pki_query *q, const char
 const char *pki_query_quote_plus(apr_pool_t *pool, const char *value);
 
 /* Decimal arithmetic on non-negative integers in text, for offsets beyond 64 bits:
- * A + B, and A - B (callers ensure A > B). */
-const char *pki_decimal_add(apr_pool_t *pool, const char *a, apr_int64_t b);
+ * A - B (callers ensure A > B). */
 const char *pki_decimal_sub(apr_pool_t *pool, const char *a, apr_int64_t b);
 
 /* Compares decimal A with B: <0, 0, >0. */

@@ -147,12 +147,17 @@ static pki_route_status match_decoded(apr_pool_t *pool, const char *p, pki_route
 
 pki_route_status pki_route_match(apr_pool_t *pool, const char *path, pki_route *out)
 {
-    const char *p = pki_route_unquote(pool, path);
+    const char *p;
 
-    if (!p) {
+    /* An encoded '/' would route differently from the path <Location> sections matched (and
+     * so slip past their access rules): no route has one. */
+    if (!path || strstr(path, "%2F") || strstr(path, "%2f") ||
+        !(p = pki_route_unquote(pool, path))) {
+        memset(out, 0, sizeof(*out));
         return PKI_ROUTE_NONE;
     }
     if (match_decoded(pool, p, out) == PKI_ROUTE_OK) {
+        out->suffix_slash = out->suffix && p[strlen(p) - 1] == '/';
         return PKI_ROUTE_OK;
     }
     /* Django's APPEND_SLASH: redirect when the path with a '/' added is a route. */

@@ -29,6 +29,7 @@ typedef struct pki_route {
     int lookup_is_id;   /* all ASCII digits */
     apr_int64_t id;     /* when lookup_is_id and it fits in 63 bits, else -1 */
     const char *suffix; /* the format of a ".json"-style suffix, or NULL */
+    int suffix_slash;   /* the suffix was followed by a slash ("packages.json/") */
 } pki_route;
 
 /* The collection's path segment ("packages"), "" for the root. */
@@ -38,7 +39,8 @@ extern const char *const pki_resource_segment[PKI_RES_COUNT_];
  * hold a NUL byte. */
 char *pki_route_unquote(apr_pool_t *pool, const char *s);
 
-/* Matches PATH, the raw (still percent-encoded) path after the prefix. */
+/* Matches PATH, the raw (still percent-encoded) path after the prefix; NULL matches nothing.
+ * A path with an encoded slash (%2F) matches nothing: a deviation, see the README. */
 pki_route_status pki_route_match(apr_pool_t *pool, const char *path, pki_route *out);
 
 #endif

@@ -170,10 +170,10 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
         rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
     }
     if (rv != 0) {
-        /* the pool outlives the message: use the request's */
-        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
-                                 stmt ? apr_dbd_error(db->driver, db->handle, rv)
-                                      : "statement not prepared");
+        /* the connection's pool outlives the message: use the request's */
+        db->error = apr_psprintf(
+            pool, "%s: %s (%d)", pki_sql[id].label,
+            stmt ? apr_dbd_error(db->driver, db->handle, rv) : "statement not prepared", rv);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -184,8 +184,7 @@ static int next_row(pki_db *db, apr_pool_t *pool, apr_dbd_results_t *res, apr_db
     return apr_dbd_get_row(db->driver, pool, res, row, -1) == 0;
 }
 
-/* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
-apr_status_t pki_store_check(pki_db *db)
+apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
 {
     sqlite3 *conn;
     const char *path;
@@ -196,12 +195,13 @@ apr_status_t pki_store_check(pki_db *db)
     conn = apr_dbd_native_handle(db->driver, db->handle);
     path = conn ? sqlite3_db_filename(conn, "main") : NULL;
     if (path && *path && access(path, R_OK) != 0) {
-        db->error = apr_psprintf(db->pool, "%s: %s", path, strerror(errno));
+        db->error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
         return APR_ENOENT;
     }
     return APR_SUCCESS;
 }
 
+/* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
 static const char *col_str(pki_db *db, apr_dbd_row_t *row, int col)
 {
     const char *s = NULL;
@@ -303,7 +303,7 @@ static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *all;
-    int o = 0, i, start = 0;
+    int o = 0, i, k = 0, start = 0, desc;
     apr_int64_t *ids;
     int *counts;
 
@@ -318,17 +318,19 @@ static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt
     }
     ids = apr_palloc(pool, sizeof(apr_int64_t) * (all->nelts + 1));
     counts = apr_pcalloc(pool, sizeof(int) * (n + 1));
-    /* Rows come in owner order; walk both lists together. */
+    /* Rows come grouped by owner in the owners' order (ascending or descending ids): merge the
+     * two lists. A row of an owner not on the list (a membership whose package is gone) is
+     * skipped, so it cannot take the following owners' rows with it. */
+    desc = n > 1 && owners[0].id > owners[n - 1].id;
     for (i = 0; i < all->nelts; i++) {
         apr_int64_t *pair = &((apr_int64_t *)all->elts)[i * 2];
-        while (o < n && owners[o].id != pair[0]) {
+        while (o < n && (desc ? owners[o].id > pair[0] : owners[o].id < pair[0])) {
             o++;
         }
-        if (o == n) {
-            break;
+        if (o < n && owners[o].id == pair[0]) {
+            ids[k++] = pair[1];
+            counts[o]++;
         }
-        ids[i] = pair[1];
-        counts[o]++;
     }
     for (o = 0; o < n; o++) {
         owners[o].ids->ids = ids + start;
@@ -461,14 +463,13 @@ apr_status_t pki_store_category(pki_db *db, apr_pool_t *pool, const pki_route *r
                                 pki_category **out)
 {
     apr_dbd_row_t *row;
-    pki_route by_id = *route;
 
+    /* categories are looked up by id only: a slug is no category */
     *out = NULL;
     if (!route->lookup_is_id) {
-        return APR_SUCCESS; /* categories are looked up by id only */
+        return APR_SUCCESS;
     }
-    if (lookup_row(db, pool, &by_id, PKI_SQL_CATEGORY_BY_ID, PKI_SQL_CATEGORY_BY_ID, &row) !=
-        APR_SUCCESS) {
+    if (lookup_row(db, pool, route, PKI_SQL_CATEGORY_BY_ID, PKI_SQL_COUNT_, &row) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (row) {

@@ -67,7 +67,7 @@ typedef struct pki_db {
 
 /* Whether the database can serve: a SQLite file that was removed or made unreadable while
  * connections hold it open still reads fine through them, so look at the file itself. */
-apr_status_t pki_store_check(pki_db *db);
+apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool);
 
 /* Every function returns APR_SUCCESS (with *OUT NULL when a detail lookup finds nothing), or
  * an error when the database failed: the caller answers 503. */

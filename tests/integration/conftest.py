@@ -105,6 +105,6 @@ def multi_server(module_so):
     _cleanup(workdir)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def conformance_inputs():
     return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]

@@ -206,3 +206,32 @@ def test_routes_match_the_path_as_sent(conformance_server, path):
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 404 ")
     assert json.loads(body) == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("path", ["/api/v4/grids%2F1/", "/api/v4/grids%2f", "/api/v4/packages/1%2F"])
+def test_encoded_slash_routes_nowhere(conformance_server, path):
+    """An encoded '/' would reach a route other than the one <Location> access rules saw."""
+    resp = conformance_server.request("GET", path)
+    assert resp.status == 404
+    assert json.loads(resp.body) == {"detail": "Not found."}
+
+
+def test_raw_path_outside_prefix_is_not_a_route(conformance_server):
+    """'/api//v4/' is '/api/v4/' to httpd, but not to Django's router."""
+    raw = conformance_server.raw(b"GET /api//v4/packages/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 ") and json.loads(body) == {"detail": "Not found."}
+
+
+def test_absolute_form_request_target(conformance_server):
+    raw = conformance_server.raw(b"GET http://x/api/v4/categories/1/?format=json HTTP/1.1\r\n"
+                                 b"Host: x\r\nConnection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and json.loads(body)["id"] == 1
+
+
+def test_page_links_keep_a_suffix_slash(conformance_server):
+    """DRF builds page links from the request URI: "packages.json/" stays."""
+    page = json.loads(conformance_server.request("GET", "/api/v4/packages.json/?limit=1").body)
+    assert page["next"] == "https://djangopackages.org/api/v4/packages.json/?limit=1&offset=1"
+    assert page["results"][0]["category"].endswith("/categories/1.json")

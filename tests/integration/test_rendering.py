@@ -64,6 +64,14 @@ def server(module_so):
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE package_package SET participants = ' ann , bob,, ,' WHERE id = 1")
         conn.execute("UPDATE package_package SET commits_over_52w = '[ 1, 2 ,3 ]' WHERE id = 3")
+        # Not the spec's type: nested arrays must not reach the JSON writer.
+        conn.execute("UPDATE package_package SET commits_over_52w = '" + "[" * 40 + "1" + "]" * 40
+                     + "' WHERE id = 4")
+        # A membership whose package is gone (SQLite does not enforce foreign keys).
+        conn.execute("INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+                     " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 3)")
+        conn.execute("INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+                     " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 6000)")
     srv = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
                          module=module_so).start()
     yield srv
@@ -118,7 +126,9 @@ def test_package_grids_in_membership_order(server):
 def test_participants_trimmed_and_commits_compact(server):
     assert json.loads(get(server, "/api/v4/packages/1/"))["participants"] == ["ann", "bob"]
     assert b'"commits_over_52":[1,2,3]' in get(server, "/api/v4/packages/3/")
-    assert b'"commits_over_52":[' + b"0," * 51 + b'7]' in get(server, "/api/v4/packages/4/")
+    for accept in ("application/json", "application/json; indent=4"):
+        resp = server.request("GET", "/api/v4/packages/4/", headers={"Accept": accept})
+        assert resp.status == 200 and json.loads(resp.body)["commits_over_52"] == []
 
 
 def test_largest_id(server):
@@ -132,6 +142,7 @@ def test_largest_id(server):
 def test_list_pages_attach_memberships_across_pages(server):
     """Memberships of a page come from one range query: check every page boundary."""
     details = {p["id"]: json.loads(get(server, f"/api/v4/packages/{p['id']}/")) for p in PACKAGES}
+    assert details[3]["grids"] == [f"{BASE}/grids/7/", f"{BASE}/grids/8/"]
     for limit in (1, 2, 3, 5):
         for offset in range(0, 6):
             page = json.loads(get(server, f"/api/v4/packages/?limit={limit}&offset={offset}"))

@@ -841,8 +841,10 @@ static const struct {
     {"[-1, 0, -0]", "[-1,0,0]"},
     {"[1234567890123456789]", "[1234567890123456789]"},
     {"[9223372036854775807,-9223372036854775808]", "[9223372036854775807,-9223372036854775808]"},
-    /* Not the integer shape: through json-c, still DRF's bytes for what is JSON. */
-    {"[1,\"a/b\",null,true,[2],{\"k\":3}]", "[1,\"a/b\",null,true,[2],{\"k\":3}]"},
+    /* Not the integer shape (the spec's type): [] */
+    {"[1,\"a/b\",null,true,[2],{\"k\":3}]", "[]"},
+    {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "[]"},
+    {"[1.5]", "[]"},
     /* Not an array: [] */
     {"not json", "[]"},
     {"", "[]"},
@@ -866,9 +868,12 @@ static void test_commits(void **state)
                                   "commits_over_52", "participants"),
                             commits_cases[i].json);
     }
-    pkg.commits_over_52 = "[1, [2]]";
+    pkg.commits_over_52 = "[1, 2]";
     contains(render_package(p, links(p, NULL, NULL), &pkg, 1),
-             "\n \"commits_over_52\": [\n  1,\n  [\n   2\n  ]\n ],\n \"participants\": ");
+             "\n \"commits_over_52\": [\n  1,\n  2\n ],\n \"participants\": ");
+    pkg.commits_over_52 = "[[1]]";
+    contains(render_package(p, links(p, NULL, NULL), &pkg, 4),
+             "\n    \"commits_over_52\": [],\n    \"participants\": ");
 }
 
 static void test_grid(void **state)

@@ -118,8 +118,10 @@ static const struct {
     NO("packages/a%00/"),
     NO("%00"),
     NO("packages/a%2Fb/"),
-    {"packages/1%2F", OK, PKGS, 1, "1", 1, 1, NULL},
-    {"packages%2F", OK, PKGS, 0, NULL, 0, -1, NULL},
+    /* an encoded slash routes nowhere (it would dodge <Location> access rules) */
+    NO("packages/1%2F"),
+    NO("packages%2F"),
+    NO("packages%2f"),
     {"%70ackages/", OK, PKGS, 0, NULL, 0, -1, NULL},
     {"packages%2Ejson", OK, PKGS, 0, NULL, 0, -1, "json"},
     NO("packages/%2E/"),

@@ -466,11 +466,11 @@ static void test_check(void **state)
     testdb *t = *state;
     pki_page pg;
 
-    assert_int_equal(pki_store_check(&t->db), APR_SUCCESS);
+    assert_int_equal(pki_store_check(&t->db, t->pool), APR_SUCCESS);
     /* A removed file still reads through the open connection, but the check notices. */
     assert_int_equal(unlink(t->path), 0);
     t->db.error = NULL;
-    assert_int_not_equal(pki_store_check(&t->db), APR_SUCCESS);
+    assert_int_not_equal(pki_store_check(&t->db, t->pool), APR_SUCCESS);
     assert_non_null(t->db.error);
     assert_int_equal(pki_store_page(&t->db, t->pool, PKI_RES_CATEGORIES, 20, 0, &pg), APR_SUCCESS);
 }
