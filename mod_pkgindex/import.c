@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 #include <apr_time.h>
 #include <json-c/json.h>
 
@@ -96,27 +99,44 @@ static scan_result read_value(scanner *sc, pki_buf *rec, const char **why)
         }
         return SCAN_RECORD;
     }
-    while ((c = next(sc)) >= 0) {
-        if (!too_large) {
-            if (rec->len >= PKI_IMPORT_MAX_RECORD) {
-                too_large = 1;
-            } else {
-                pki_buf_putc(rec, (char)c);
+    /* Scan the buffered chunk in place and copy whole spans: this loop sees every byte. */
+    while (peek(sc) >= 0) {
+        const char *start = sc->chunk + sc->pos, *end = sc->chunk + sc->len, *p;
+        int done = 0;
+
+        for (p = start; p < end; p++) {
+            c = (unsigned char)*p;
+            if (in_string) {
+                if (escaped) {
+                    escaped = 0;
+                } else if (c == '\\') {
+                    escaped = 1;
+                } else if (c == '"') {
+                    in_string = 0;
+                } else if (c == '\n') {
+                    sc->line++;
+                }
+            } else if (c == '"') {
+                in_string = 1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                p++;
+                done = 1;
+                break;
+            } else if (c == '\n') {
+                sc->line++;
             }
         }
-        if (in_string) {
-            if (escaped) {
-                escaped = 0;
-            } else if (c == '\\') {
-                escaped = 1;
-            } else if (c == '"') {
-                in_string = 0;
+        if (!too_large) {
+            if (rec->len + (apr_size_t)(p - start) > PKI_IMPORT_MAX_RECORD) {
+                too_large = 1;
+            } else {
+                pki_buf_put(rec, start, p - start);
             }
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
+        }
+        sc->pos += p - start;
+        if (done) {
             if (too_large) {
                 *why = apr_psprintf(rec->pool, "record larger than %d MiB",
                                     PKI_IMPORT_MAX_RECORD >> 20);
@@ -201,7 +221,6 @@ typedef struct importer {
     apr_array_header_t *grid_lists;  /* grid_list: memberships as the grids list them */
     apr_array_header_t *package_ids; /* packages imported from this file */
     apr_int64_t now;
-    json_tokener *tok;
 } importer;
 
 static void say(importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -261,11 +280,15 @@ static void db_failed(importer *im, long line)
         im->db->error ? im->db->error : "unknown");
 }
 
-/* Refuses a slug another object of the same kind holds. */
+/* Refuses a slug another object of the same kind holds. Only --skip-invalid asks first (a
+ * failed statement ends a transaction): otherwise the write's unique constraint tells. */
 static int slug_taken(importer *im, long line, pki_resource kind, apr_int64_t id, const char *slug)
 {
     apr_int64_t owner;
 
+    if (!im->o->skip_invalid) {
+        return 0;
+    }
     if (pki_store_slug_owner(im->db, im->rpool, kind, slug, &owner) != APR_SUCCESS) {
         db_failed(im, line);
         return 1;
@@ -278,106 +301,116 @@ static int slug_taken(importer *im, long line, pki_resource kind, apr_int64_t id
     return 0;
 }
 
-static void import_object(importer *im, struct json_object *obj, long line)
-{
-    pki_resource kind = im->o->type != PKI_RES_ROOT ? im->o->type : pki_parse_kind(obj);
-    apr_array_header_t *errs = apr_array_make(im->rpool, 4, sizeof(pki_field_error));
-    apr_status_t rv = APR_SUCCESS;
-    apr_int64_t id = 0;
-    pki_package p;
-    pki_grid g;
-    pki_category c;
-    int i;
+/* --- The reader: a thread that splits, parses and validates while the writer writes --- */
 
-    im->records++;
-    switch (kind) {
+/* One record, parsed and validated (or refused, with its complaints). */
+typedef struct item {
+    pki_resource kind; /* PKI_RES_ROOT: not an API object; ERRS says why */
+    long line;
+    apr_int64_t record;
+    apr_int64_t id;
+    apr_array_header_t *errs; /* pki_field_error; any: the record is refused */
+    union {
+        pki_package p;
+        pki_grid g;
+        pki_category c;
+    } u;
+} item;
+
+#define BATCH 256
+
+/* Two batches change hands: the reader fills one while the writer drains the other. */
+typedef struct batch {
+    apr_pool_t *pool;
+    apr_array_header_t *items;
+    int last; /* the reader is done after this one */
+    int full;
+} batch;
+
+typedef struct reader {
+    scanner *sc;
+    json_tokener *tok;
+    pki_resource type;
+    apr_int64_t records;
+    pki_buf rec;
+    batch slots[2];
+    apr_thread_mutex_t *mu;
+    apr_thread_cond_t *cv;
+    int abort; /* the writer gave up: stop reading */
+} reader;
+
+static item *add_item(batch *b, long line, apr_int64_t record)
+{
+    item *it = apr_array_push(b->items);
+
+    memset(it, 0, sizeof(*it));
+    it->kind = PKI_RES_ROOT;
+    it->line = line;
+    it->record = record;
+    return it;
+}
+
+static void item_error(item *it, apr_pool_t *pool, const char *message)
+{
+    pki_field_error *e;
+
+    it->errs = apr_array_make(pool, 1, sizeof(pki_field_error));
+    e = apr_array_push(it->errs);
+    e->field = NULL;
+    e->message = message;
+}
+
+static void read_object(reader *rd, batch *b, struct json_object *obj, long line)
+{
+    item *it = add_item(b, line, ++rd->records);
+
+    it->kind = rd->type != PKI_RES_ROOT ? rd->type : pki_parse_kind(obj);
+    it->errs = apr_array_make(b->pool, 2, sizeof(pki_field_error));
+    switch (it->kind) {
     case PKI_RES_PACKAGES:
-        pki_parse_package(im->rpool, obj, &p, errs);
-        id = p.id;
+        pki_parse_package(b->pool, obj, &it->u.p, it->errs);
+        it->id = it->u.p.id;
         break;
     case PKI_RES_GRIDS:
-        pki_parse_grid(im->rpool, obj, &g, errs);
-        id = g.id;
+        pki_parse_grid(b->pool, obj, &it->u.g, it->errs);
+        it->id = it->u.g.id;
         break;
     case PKI_RES_CATEGORIES:
-        pki_parse_category(im->rpool, obj, &c, errs);
-        id = c.id;
+        pki_parse_category(b->pool, obj, &it->u.c, it->errs);
+        it->id = it->u.c.id;
         break;
     default:
-        refuse(im, line, kind, 0, NULL,
-               json_object_is_type(obj, json_type_object)
-                   ? "unknown shape: not a package, grid or category (no \"repo_url\", "
-                     "\"is_locked\" or \"title_plural\" key)"
-                   : "unknown shape: expected a JSON object");
-        return;
-    }
-    if (errs->nelts) {
-        for (i = 0; i < errs->nelts; i++) {
-            pki_field_error *e = &((pki_field_error *)errs->elts)[i];
-            refuse(im, line, kind, id, e->field, e->message);
-            im->invalid -= i > 0; /* one record, however many complaints */
-        }
-        return;
-    }
-
-    switch (kind) {
-    case PKI_RES_PACKAGES:
-        if (slug_taken(im, line, kind, id, p.slug)) {
-            return;
-        }
-        rv = pki_store_put_package(im->db, im->rpool, &p);
-        *(apr_int64_t *)apr_array_push(im->package_ids) = p.id;
-        im->counts->packages++;
+        item_error(it, b->pool,
+                   json_object_is_type(obj, json_type_object)
+                       ? "unknown shape: not a package, grid or category (no \"repo_url\", "
+                         "\"is_locked\" or \"title_plural\" key)"
+                       : "unknown shape: expected a JSON object");
         break;
-    case PKI_RES_GRIDS:
-        if (slug_taken(im, line, kind, id, g.slug)) {
-            return;
-        }
-        rv = pki_store_put_grid(im->db, im->rpool, &g);
-        {
-            grid_list *gl = apr_array_push(im->grid_lists);
-            gl->grid_id = g.id;
-            gl->line = line;
-            gl->record = im->records;
-            gl->packages.count = g.packages.count;
-            gl->packages.ids =
-                apr_pmemdup(im->pool, g.packages.ids, sizeof(apr_int64_t) * g.packages.count);
-        }
-        im->counts->grids++;
-        break;
-    default:
-        rv = pki_store_put_category(im->db, im->rpool, &c);
-        im->counts->categories++;
-        break;
-    }
-    if (rv != APR_SUCCESS) {
-        db_failed(im, line);
     }
 }
 
-/* Parses one record's text; a list page gives its results. */
-static void import_text(importer *im, const pki_buf *rec, long line)
+/* One record's text; a list page gives its results. */
+static void read_text(reader *rd, batch *b, long line)
 {
     struct json_object *obj, *results, *count;
     enum json_tokener_error err;
     apr_size_t i, n, end;
 
-    json_tokener_reset(im->tok);
-    obj = json_tokener_parse_ex(im->tok, rec->data, (int)rec->len);
-    err = json_tokener_get_error(im->tok);
-    end = json_tokener_get_parse_end(im->tok);
+    json_tokener_reset(rd->tok);
+    obj = json_tokener_parse_ex(rd->tok, rd->rec.data, (int)rd->rec.len);
+    err = json_tokener_get_error(rd->tok);
+    end = json_tokener_get_parse_end(rd->tok);
     if (err == json_tokener_continue) {
         /* a bare number is only complete at the end of input */
-        obj = json_tokener_parse_ex(im->tok, "", 1);
-        err = json_tokener_get_error(im->tok);
-        end = rec->len;
+        obj = json_tokener_parse_ex(rd->tok, "", 1);
+        err = json_tokener_get_error(rd->tok);
+        end = rd->rec.len;
     }
-    if (!obj || err != json_tokener_success || end < rec->len) {
-        im->records++;
-        refuse(im, line, PKI_RES_ROOT, 0, NULL,
-               apr_psprintf(im->rpool, "invalid JSON: %s",
-                            err != json_tokener_success ? json_tokener_error_desc(err)
-                                                        : "unexpected data after the value"));
+    if (!obj || err != json_tokener_success || end < rd->rec.len) {
+        item_error(add_item(b, line, ++rd->records), b->pool,
+                   apr_psprintf(b->pool, "invalid JSON: %s",
+                                err != json_tokener_success ? json_tokener_error_desc(err)
+                                                            : "unexpected data after the value"));
         json_object_put(obj);
         return;
     }
@@ -386,13 +419,130 @@ static void import_text(importer *im, const pki_buf *rec, long line)
         json_object_object_get_ex(obj, "count", &count) &&
         json_object_is_type(results, json_type_array)) {
         n = json_object_array_length(results);
-        for (i = 0; i < n && !im->fatal; i++) {
-            import_object(im, json_object_array_get_idx(results, i), line);
+        for (i = 0; i < n; i++) {
+            read_object(rd, b, json_object_array_get_idx(results, i), line);
         }
     } else {
-        import_object(im, obj, line);
+        read_object(rd, b, obj, line);
     }
     json_object_put(obj);
+}
+
+/* Fills B with the next records; sets B->last at the end of the input. */
+static void fill(reader *rd, batch *b)
+{
+    const char *why = NULL;
+    long line = 0;
+    scan_result r;
+
+    apr_pool_clear(b->pool);
+    b->items = apr_array_make(b->pool, BATCH, sizeof(item));
+    b->last = 0;
+    while (b->items->nelts < BATCH) {
+        r = scan(rd->sc, &rd->rec, &line, &why);
+        if (r == SCAN_DONE) {
+            b->last = 1;
+            return;
+        }
+        if (r == SCAN_RECORD) {
+            read_text(rd, b, line);
+            continue;
+        }
+        item_error(add_item(b, line, ++rd->records), b->pool, why);
+        if (r == SCAN_TRUNCATED) {
+            b->last = 1;
+            return;
+        }
+    }
+}
+
+static void *APR_THREAD_FUNC read_input(apr_thread_t *thread, void *data)
+{
+    reader *rd = data;
+    int i = 0, stop = 0;
+
+    while (!stop) {
+        batch *b = &rd->slots[i];
+
+        apr_thread_mutex_lock(rd->mu);
+        while (b->full) {
+            apr_thread_cond_wait(rd->cv, rd->mu);
+        }
+        stop = rd->abort;
+        apr_thread_mutex_unlock(rd->mu);
+        if (stop) {
+            apr_pool_clear(b->pool);
+            b->items = apr_array_make(b->pool, 1, sizeof(item));
+            b->last = 1;
+        } else {
+            fill(rd, b);
+            stop = b->last;
+        }
+        apr_thread_mutex_lock(rd->mu);
+        b->full = 1;
+        apr_thread_cond_broadcast(rd->cv);
+        apr_thread_mutex_unlock(rd->mu);
+        i ^= 1;
+    }
+    /* a plain return: apr_thread_exit's pthread_exit unwinding upsets AddressSanitizer */
+    return NULL;
+}
+
+/* --- The writer --- */
+
+static void write_item(importer *im, const item *it)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    im->records = it->record;
+    if (it->errs && it->errs->nelts) {
+        for (i = 0; i < it->errs->nelts; i++) {
+            const pki_field_error *e = &((const pki_field_error *)it->errs->elts)[i];
+            refuse_record(im, it->line, it->record, it->kind, it->id, e->field, e->message);
+            im->invalid -= i > 0; /* one record, however many complaints */
+        }
+        return;
+    }
+
+    switch (it->kind) {
+    case PKI_RES_PACKAGES:
+        if (slug_taken(im, it->line, it->kind, it->id, it->u.p.slug)) {
+            return;
+        }
+        rv = pki_store_put_package(im->db, im->rpool, &it->u.p);
+        *(apr_int64_t *)apr_array_push(im->package_ids) = it->id;
+        im->counts->packages++;
+        break;
+    case PKI_RES_GRIDS:
+        if (slug_taken(im, it->line, it->kind, it->id, it->u.g.slug)) {
+            return;
+        }
+        rv = pki_store_put_grid(im->db, im->rpool, &it->u.g);
+        {
+            grid_list *gl = apr_array_push(im->grid_lists);
+            gl->grid_id = it->id;
+            gl->line = it->line;
+            gl->record = it->record;
+            gl->packages.count = it->u.g.packages.count;
+            gl->packages.ids = apr_pmemdup(im->pool, it->u.g.packages.ids,
+                                           sizeof(apr_int64_t) * it->u.g.packages.count);
+        }
+        im->counts->grids++;
+        break;
+    default:
+        rv = pki_store_put_category(im->db, im->rpool, &it->u.c);
+        im->counts->categories++;
+        break;
+    }
+    if (rv != APR_SUCCESS && im->db->error && strstr(im->db->error, "UNIQUE") &&
+        strstr(im->db->error, ".slug")) {
+        im->fatal = 1; /* the transaction is over */
+        refuse(im, it->line, it->kind, it->id, "slug",
+               apr_psprintf(im->rpool, "%s with this slug already exists.", kind_name(it->kind)));
+    } else if (rv != APR_SUCCESS) {
+        db_failed(im, it->line);
+    }
 }
 
 static int sorted_contains(const apr_array_header_t *ids, apr_int64_t id)
@@ -632,17 +782,48 @@ apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_impo
     return sc->read_error ? sc->read_error : APR_SUCCESS;
 }
 
+/* Reads and writes in step: the reader thread fills a batch while this thread writes the
+ * other, so parsing JSON and writing SQL share the machine's cores. */
+static void run_batches(importer *im, reader *rd)
+{
+    int i = 0, last = 0, k;
+    apr_int64_t reported = 0;
+
+    while (!last) {
+        batch *b = &rd->slots[i];
+
+        apr_thread_mutex_lock(rd->mu);
+        while (!b->full) {
+            apr_thread_cond_wait(rd->cv, rd->mu);
+        }
+        apr_thread_mutex_unlock(rd->mu);
+        last = b->last;
+        for (k = 0; k < b->items->nelts && !im->fatal; k++) {
+            apr_pool_clear(im->rpool);
+            write_item(im, &((item *)b->items->elts)[k]);
+        }
+        if (im->o->progress && im->records - reported >= 10000) {
+            reported = im->records;
+            im->o->progress(im->o->ctx, im->records);
+        }
+        apr_thread_mutex_lock(rd->mu);
+        rd->abort = im->fatal;
+        b->full = 0;
+        apr_thread_cond_broadcast(rd->cv);
+        apr_thread_mutex_unlock(rd->mu);
+        i ^= 1;
+    }
+}
+
 apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, const char *name,
                              const pki_import_options *opts, pki_import_counts *counts)
 {
     importer im;
-    scanner *sc = apr_pcalloc(pool, sizeof(*sc));
+    reader *rd = apr_pcalloc(pool, sizeof(*rd));
     apr_dbd_transaction_t *trans = NULL;
-    pki_buf rec;
-    const char *why = NULL;
-    long line = 1;
-    int commit;
-    scan_result r;
+    apr_thread_t *thread;
+    apr_status_t rv, trv;
+    int commit, i;
 
     memset(counts, 0, sizeof(*counts));
     memset(&im, 0, sizeof(im));
@@ -655,36 +836,37 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     im.grid_lists = apr_array_make(pool, 64, sizeof(grid_list));
     im.package_ids = apr_array_make(pool, 1024, sizeof(apr_int64_t));
     apr_pool_create(&im.rpool, pool);
-    im.tok = json_tokener_new_ex(64);
-    json_tokener_set_flags(im.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    sc->file = file;
-    sc->line = 1;
-    pki_buf_init(&rec, pool, 16384);
+
+    rd->sc = apr_pcalloc(pool, sizeof(scanner));
+    rd->sc->file = file;
+    rd->sc->line = 1;
+    rd->type = opts->type;
+    rd->tok = json_tokener_new_ex(64);
+    json_tokener_set_flags(rd->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    pki_buf_init(&rd->rec, pool, 16384);
+    for (i = 0; i < 2; i++) {
+        apr_pool_create(&rd->slots[i].pool, pool);
+    }
+    apr_thread_mutex_create(&rd->mu, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&rd->cv, pool);
 
     if (pki_store_begin(db, pool, &trans) != APR_SUCCESS) {
         db_failed(&im, 0);
-        json_tokener_free(im.tok);
+        json_tokener_free(rd->tok);
         return APR_EGENERAL;
     }
-    while (!im.fatal && (r = scan(sc, &rec, &line, &why)) != SCAN_DONE) {
-        apr_pool_clear(im.rpool);
-        if (r == SCAN_RECORD) {
-            import_text(&im, &rec, line);
-        } else {
-            im.records++;
-            refuse(&im, line, PKI_RES_ROOT, 0, NULL, why);
-            if (r == SCAN_TRUNCATED) {
-                break;
-            }
-        }
-        if (opts->progress && im.records % 10000 == 0) {
-            opts->progress(opts->ctx, im.records);
-        }
-    }
-    json_tokener_free(im.tok);
-    if (sc->read_error) {
+    rv = apr_thread_create(&thread, NULL, read_input, rd, pool);
+    if (rv != APR_SUCCESS) {
         im.fatal = 1;
-        say(&im, "%s: read error (%d)", name, sc->read_error);
+        say(&im, "%s: cannot start the reader thread (%d)", name, rv);
+    } else {
+        run_batches(&im, rd);
+        apr_thread_join(&trv, thread);
+    }
+    json_tokener_free(rd->tok);
+    if (rd->sc->read_error) {
+        im.fatal = 1;
+        say(&im, "%s: read error (%d)", name, rd->sc->read_error);
     }
     if (!im.fatal && (!im.invalid || opts->skip_invalid)) {
         /* categories first: a placeholder package takes an existing category */

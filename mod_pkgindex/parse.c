@@ -330,8 +330,23 @@ static int get_commits(ctx *c, const char *key, const char **out)
             fail(c, key, "A valid integer is required.");
             return 0;
         }
-        pki_buf_printf(&b, i ? ",%" APR_INT64_T_FMT : "%" APR_INT64_T_FMT,
-                       (apr_int64_t)json_object_get_int64(item));
+        {
+            /* by hand: 52 numbers per package, a million packages */
+            char digits[24], *d = digits + sizeof(digits);
+            apr_int64_t v = json_object_get_int64(item);
+            apr_uint64_t u = v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v;
+            do {
+                *--d = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (v < 0) {
+                *--d = '-';
+            }
+            if (i) {
+                pki_buf_putc(&b, ',');
+            }
+            pki_buf_put(&b, d, digits + sizeof(digits) - d);
+        }
     }
     pki_buf_putc(&b, ']');
     *out = pki_buf_cstr(&b);

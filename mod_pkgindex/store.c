@@ -79,8 +79,9 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
          "INSERT INTO package_package (id, created, modified, title, slug,"
          " category_id, repo_description, repo_url, repo_watchers, repo_forks,"
          " pypi_url, participants, last_fetched, documentation_url,"
-         " commits_over_52w, last_commit_date) VALUES (%lld, %s, %s, %s, %s,"
-         " %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s)"
+         " commits_over_52w, last_commit_date, latest_version_id) VALUES (%lld, %s, %s,"
+         " %s, %s, %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s, (SELECT MAX(id)"
+         " FROM package_version WHERE package_id = %lld AND number = %s))"
          " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
          " modified = excluded.modified, title = excluded.title,"
          " slug = excluded.slug, category_id = excluded.category_id,"
@@ -91,16 +92,13 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
          " last_fetched = excluded.last_fetched,"
          " documentation_url = excluded.documentation_url,"
          " commits_over_52w = excluded.commits_over_52w,"
-         " last_commit_date = excluded.last_commit_date"},
+         " last_commit_date = excluded.last_commit_date,"
+         " latest_version_id = excluded.latest_version_id"},
     /* A version row per (package, number), made once; the package points at its latest. */
     [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
                              "INSERT INTO package_version (created, modified, package_id, number)"
                              " SELECT %s, %s, %lld, %s WHERE NOT EXISTS (SELECT 1 FROM"
                              " package_version WHERE package_id = %lld AND number = %s)"},
-    [PKI_SQL_PACKAGE_SET_LATEST] = {"pkgindex_package_set_latest",
-                                    "UPDATE package_package SET latest_version_id = (SELECT"
-                                    " MAX(id) FROM package_version WHERE package_id = %lld AND"
-                                    " number = %s) WHERE id = %lld"},
     [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
                                      "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
     [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
@@ -677,6 +675,8 @@ apr_status_t pki_store_put_grid(pki_db *db, apr_pool_t *pool, const pki_grid *g)
 apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_package *p)
 {
     const char *created = sql_time(pool, p->created), *modified = sql_time(pool, p->modified);
+    /* The version row first: the package row points at it (NULL when there is none). */
+    const void *version[] = {modified, modified, &p->id, p->pypi_version, &p->id, p->pypi_version};
     const void *row[] = {&p->id,
                          created,
                          modified,
@@ -692,16 +692,15 @@ apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_packa
                          sql_time(pool, p->last_fetched),
                          p->documentation_url,
                          p->commits_over_52,
-                         sql_time(pool, p->last_updated)};
-    const void *version[] = {modified, modified, &p->id, p->pypi_version, &p->id, p->pypi_version};
-    const void *latest[] = {&p->id, p->pypi_version, &p->id};
+                         sql_time(pool, p->last_updated),
+                         &p->id,
+                         p->pypi_version};
     const void *id[] = {&p->id};
     pki_ids now;
     int i;
 
-    if (run(db, pool, PKI_SQL_PACKAGE_PUT, row) != APR_SUCCESS ||
-        (p->pypi_version && run(db, pool, PKI_SQL_VERSION_ADD, version) != APR_SUCCESS) ||
-        run(db, pool, PKI_SQL_PACKAGE_SET_LATEST, latest) != APR_SUCCESS ||
+    if ((p->pypi_version && run(db, pool, PKI_SQL_VERSION_ADD, version) != APR_SUCCESS) ||
+        run(db, pool, PKI_SQL_PACKAGE_PUT, row) != APR_SUCCESS ||
         select_ids(db, pool, PKI_SQL_PACKAGE_GRIDS, id, &now) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -710,7 +709,7 @@ apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_packa
         (now.count == 0 || memcmp(now.ids, p->grids.ids, sizeof(apr_int64_t) * now.count) == 0)) {
         return APR_SUCCESS;
     }
-    if (run(db, pool, PKI_SQL_PACKAGE_GRIDS_CLEAR, id) != APR_SUCCESS) {
+    if (now.count && run(db, pool, PKI_SQL_PACKAGE_GRIDS_CLEAR, id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < p->grids.count; i++) {

@@ -23,7 +23,7 @@ CONFORMANCE = os.path.join(DATA, "conformance")
 # PKGINDEX_MODULE tests another build of the module (e.g. with sanitizers).
 MODULE = os.path.abspath(os.environ.get("PKGINDEX_MODULE") or os.path.join(REPO, "build", "mod_pkgindex.so"))
 SERVE = os.path.join(REPO, "bin", "pkgindex-serve")
-IMPORT = os.path.join(REPO, "bin", "pkgindex-import")
+IMPORT = os.path.abspath(os.environ.get("PKGINDEX_IMPORT") or os.path.join(REPO, "bin", "pkgindex-import"))
 SAMPLE = [os.path.join(DATA, "sample", f"{kind}.jsonl") for kind in ("categories", "grids", "packages")]
 BASE_URL = "https://djangopackages.org"
 

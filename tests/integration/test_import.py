@@ -7,6 +7,7 @@ the importer promises, checked on the database itself and through a server.
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -257,3 +258,32 @@ def test_type_flag_overrides_recognition(tmp):
     assert res.returncode == 1 and "is_locked: This field is required." in res.stdout
     res = helpers.run_import(db, "--type", "category", CONF[0])
     assert res.returncode == 0, res.stdout
+
+
+def test_progress_on_a_terminal_only(tmp):
+    """Large inputs show records and records/s on standard error when it is a terminal."""
+    import pty
+    data = tmp / "gen.jsonl"
+    subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "12000",
+                    "--out", str(data)], check=True)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{tmp / 'tty.sqlite3'}", "--init",
+                             str(data)], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait() == 0
+    os.close(master)
+    text = out.decode()
+    assert re.search(r"gen.jsonl: \d+ records, \d+/s", text), text
+    assert "imported 12000 packages" in text
+    # Not a terminal: no progress, only the summary.
+    res = helpers.run_import(str(tmp / "plain.sqlite3"), str(data))
+    assert "records," not in res.stdout and "imported 12000 packages" in res.stdout
