@@ -126,7 +126,8 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         error(resp, 404, j->indent, "Not found.");
         return;
     }
-    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db, req->pool) != APR_SUCCESS) {
+    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db, req->pool) != APR_SUCCESS ||
+        pki_store_read_begin(db, req->pool) != APR_SUCCESS) {
         unavailable(resp, j->indent, db);
         return;
     }
@@ -135,6 +136,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     } else {
         get_list(req, resp, j, &l, route, q, db);
     }
+    pki_store_read_end(db);
 }
 
 void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_response *resp)
@@ -241,7 +243,8 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     resp->location = NULL;
     resp->retry_after = 0;
     resp->log = NULL;
-    pki_buf_init(&resp->body, req->pool, 2048);
+    /* a list page of packages is ~20 KB: no growing */
+    pki_buf_init(&resp->body, req->pool, 32768);
 
     switch (pki_route_match(req->pool, req->path, &route)) {
     case PKI_ROUTE_OK:

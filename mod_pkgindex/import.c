@@ -873,6 +873,9 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         check_references(&im, PKI_RES_CATEGORIES);
         reconcile_grids(&im);
         check_references(&im, PKI_RES_GRIDS);
+        if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
+            db_failed(&im, 0);
+        }
     }
     counts->skipped = im.invalid;
     commit = !im.fatal && (!im.invalid || opts->skip_invalid);

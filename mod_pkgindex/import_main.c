@@ -273,6 +273,6 @@ int main(int argc, const char *const *argv)
         }
         apr_pool_destroy(fpool);
     }
-    apr_dbd_close(db.driver, db.handle);
+    pki_store_close(&db);
     return failed ? 1 : 0;
 }

@@ -110,6 +110,25 @@ void pki_json_key(pki_json *j, const char *key)
     j->count[j->depth] |= AFTER_KEY;
 }
 
+void pki_json_key_literal(pki_json *j, const char *key, apr_size_t n)
+{
+    pki_buf *b = j->out;
+
+    pki_json_value_begin(j);
+    if (b->len + n + 4 > b->cap) {
+        pki_buf_grow(b, n + 4);
+    }
+    b->data[b->len++] = '"';
+    memcpy(b->data + b->len, key, n);
+    b->len += n;
+    b->data[b->len++] = '"';
+    b->data[b->len++] = ':';
+    if (j->indent) {
+        b->data[b->len++] = ' ';
+    }
+    j->count[j->depth] |= AFTER_KEY;
+}
+
 /* Bytes that need escaping: control characters, '"', '\\', and 0xE2 (the lead byte of U+2028
  * and U+2029). Everything else, including other non-ASCII UTF-8, is copied as is. */
 static const unsigned char needs_escape[256] = {
@@ -123,16 +142,42 @@ static const unsigned char needs_escape[256] = {
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* SWAR tests over the 8 bytes of X (bit tricks from "Bit Twiddling Hacks"): a byte below 0x20,
+ * or equal to '"', '\\' or 0xE2. A false positive only sends the bytes to the slow path. */
+#define ONES           0x0101010101010101ULL
+#define HIGHS          0x8080808080808080ULL
+#define HAS_ZERO(v)    (((v)-ONES) & ~(v)&HIGHS)
+#define HAS_LESS(v, n) (((v)-ONES * (n)) & ~(v)&HIGHS)
+
+static inline int has_special(apr_uint64_t x)
+{
+    return (HAS_LESS(x, 0x20) | HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\')) |
+            HAS_ZERO(x ^ (ONES * 0xE2))) != 0;
+}
+
 void pki_json_escape(pki_buf *out, const char *s, apr_size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
 
     while (p < end) {
-        unsigned char c = *p;
+        unsigned char c;
         const char *esc;
         char u[6];
 
+        /* Eight bytes at a time while none needs a look: most text is plain. */
+        while (end - p >= 8) {
+            apr_uint64_t x;
+            memcpy(&x, p, 8);
+            if (has_special(x)) {
+                break;
+            }
+            p += 8;
+        }
+        if (p == end) {
+            break;
+        }
+        c = *p;
         if (!needs_escape[c]) {
             p++;
             continue;

@@ -32,6 +32,10 @@ void pki_json_array_end(pki_json *j);
 /* The next member's key (plain ASCII literals need no escaping, but any key is escaped). */
 void pki_json_key(pki_json *j, const char *key);
 
+/* A key known to need no escaping (a literal): written in one piece. */
+void pki_json_key_literal(pki_json *j, const char *key, apr_size_t n);
+#define PKI_JSON_KEY(j, lit) pki_json_key_literal((j), (lit), sizeof(lit) - 1)
+
 void pki_json_string(pki_json *j, const char *s);
 void pki_json_string_n(pki_json *j, const char *s, apr_size_t n);
 void pki_json_int(pki_json *j, apr_int64_t v);

@@ -23,6 +23,7 @@
 #include <util_filter.h>
 
 #include <mod_dbd.h>
+#include <sqlite3.h>
 
 #include "api.h"
 #include "config.h"
@@ -209,6 +210,7 @@ static pki_db *acquire(void *ctx)
     db->prepared = dbd->prepared;
     db->pool = dbd->pool;
     db->error = NULL;
+    db->native = 0;
     return db;
 }
 
@@ -325,8 +327,24 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return pki_config_init(pconf, s) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Before mod_dbd opens this child's connections, tune SQLite for worker threads:
+ * - no memory statistics: they take one global mutex around every allocation;
+ * - multi-thread mode: no mutex per connection, as mod_dbd lends a connection to one thread
+ *   at a time (and apr_dbd's own calls are serialised by its driver anyway).
+ * A no-op when SQLite is already in use in this process: sqlite3_config then refuses. */
+static void child_init(apr_pool_t *pool, server_rec *s)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PkgIndex: SQLite already initialised");
+    }
+}
+
 static void register_hooks(apr_pool_t *pool)
 {
+    static const char *const dbd[] = {"mod_dbd.c", NULL};
+
+    ap_hook_child_init(child_init, NULL, dbd, APR_HOOK_REALLY_FIRST);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(pre_translate, NULL, NULL, APR_HOOK_LAST);

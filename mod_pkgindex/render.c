@@ -71,23 +71,84 @@ static int is_int_array(const char *p)
     return *p == '\0';
 }
 
+/* The length of S when it is exactly "[n,n,...]" with no spaces, leading zeros or "-0" (the
+ * bytes json.dumps writes), else 0. S has passed is_int_array. */
+static apr_size_t canonical_compact(const char *s)
+{
+    const char *p = s;
+
+    if (*p++ != '[') {
+        return 0;
+    }
+    while (*p != ']') {
+        if (*p == '-') {
+            p++;
+            if (*p == '0') {
+                return 0; /* "-0" or "-01" */
+            }
+        }
+        if (*p == '0' && p[1] >= '0' && p[1] <= '9') {
+            return 0;
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+        if (*p == ',') {
+            p++;
+        } else if (*p != ']') {
+            return 0;
+        }
+    }
+    return p[1] == '\0' ? (apr_size_t)(p + 1 - s) : 0;
+}
+
 /* commits_over_52w: a JSON array of integers (the spec's type), written compactly. Text of
- * any other shape renders as [], never as whatever nesting a database might hold. */
+ * any other shape renders as [], never as whatever nesting a database might hold. The numbers
+ * are copied as text, as Python prints them (no leading zeros, no "-0"): no conversions on a
+ * path that sees 52 of them per package. */
 static void write_commits(pki_json *j, const char *s)
 {
+    apr_size_t n;
+
+    /* What the importer stores is already Python's compact form: copy it whole. */
+    if (!j->indent && is_int_array(s) && (n = canonical_compact(s)) > 0) {
+        pki_json_value_begin(j);
+        pki_buf_put(j->out, s, n);
+        return;
+    }
     pki_json_array_begin(j);
     if (is_int_array(s)) {
-        for (s = strchr(s, '[') + 1;; s++) {
-            char *end;
-            apr_int64_t n = apr_strtoi64(s, &end, 10);
-            if (end == s) {
-                break; /* the empty array */
+        s = strchr(s, '[') + 1;
+        for (;;) {
+            const char *digits;
+            int neg = 0;
+            while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r' || *s == ',') {
+                s++;
             }
-            pki_json_int(j, n);
-            s = strpbrk(end, ",]");
             if (*s == ']') {
                 break;
             }
+            if (*s == '-') {
+                neg = 1;
+                s++;
+            }
+            while (*s == '0' && s[1] >= '0' && s[1] <= '9') {
+                s++;
+            }
+            for (digits = s; *s >= '0' && *s <= '9'; s++) {
+            }
+            if (!j->indent) {
+                /* compact: the separators are known, skip the writer's bookkeeping */
+                if (j->count[j->depth]++) {
+                    pki_buf_putc(j->out, ',');
+                }
+            } else {
+                pki_json_value_begin(j);
+            }
+            if (neg && !(s - digits == 1 && *digits == '0')) {
+                pki_buf_putc(j->out, '-');
+            }
+            pki_buf_put(j->out, digits, s - digits);
         }
     }
     pki_json_array_end(j);
@@ -168,41 +229,41 @@ static void write_links(pki_json *j, const pki_links *l, pki_resource res, const
 void pki_render_package(pki_json *j, const pki_links *l, const pki_tz *tz, const pki_package *p)
 {
     pki_json_object_begin(j);
-    pki_json_key(j, "category");
+    PKI_JSON_KEY(j, "category");
     pki_links_write_item(j, l, PKI_RES_CATEGORIES, p->category_id);
-    pki_json_key(j, "grids");
+    PKI_JSON_KEY(j, "grids");
     write_links(j, l, PKI_RES_GRIDS, &p->grids);
-    pki_json_key(j, "id");
+    PKI_JSON_KEY(j, "id");
     pki_json_int(j, p->id);
-    pki_json_key(j, "title");
+    PKI_JSON_KEY(j, "title");
     pki_json_string(j, p->title);
-    pki_json_key(j, "slug");
+    PKI_JSON_KEY(j, "slug");
     pki_json_string(j, p->slug);
-    pki_json_key(j, "last_updated");
+    PKI_JSON_KEY(j, "last_updated");
     write_time(j, tz, p->last_updated);
-    pki_json_key(j, "last_fetched");
+    PKI_JSON_KEY(j, "last_fetched");
     write_time(j, tz, p->last_fetched);
-    pki_json_key(j, "repo_url");
+    PKI_JSON_KEY(j, "repo_url");
     pki_json_string(j, p->repo_url);
-    pki_json_key(j, "pypi_version");
+    PKI_JSON_KEY(j, "pypi_version");
     write_string_or_null(j, p->pypi_version);
-    pki_json_key(j, "created");
+    PKI_JSON_KEY(j, "created");
     write_time(j, tz, p->created);
-    pki_json_key(j, "modified");
+    PKI_JSON_KEY(j, "modified");
     write_time(j, tz, p->modified);
-    pki_json_key(j, "repo_forks");
+    PKI_JSON_KEY(j, "repo_forks");
     pki_json_int(j, p->repo_forks);
-    pki_json_key(j, "repo_description");
+    PKI_JSON_KEY(j, "repo_description");
     pki_json_string(j, p->repo_description);
-    pki_json_key(j, "pypi_url");
+    PKI_JSON_KEY(j, "pypi_url");
     pki_json_string(j, p->pypi_url);
-    pki_json_key(j, "documentation_url");
+    PKI_JSON_KEY(j, "documentation_url");
     write_string_or_null(j, p->documentation_url);
-    pki_json_key(j, "repo_watchers");
+    PKI_JSON_KEY(j, "repo_watchers");
     pki_json_int(j, p->repo_watchers);
-    pki_json_key(j, "commits_over_52");
+    PKI_JSON_KEY(j, "commits_over_52");
     write_commits(j, p->commits_over_52);
-    pki_json_key(j, "participants");
+    PKI_JSON_KEY(j, "participants");
     write_participants(j, p->participants);
     pki_json_object_end(j);
 }
@@ -210,23 +271,23 @@ void pki_render_package(pki_json *j, const pki_links *l, const pki_tz *tz, const
 void pki_render_grid(pki_json *j, const pki_links *l, const pki_tz *tz, const pki_grid *g)
 {
     pki_json_object_begin(j);
-    pki_json_key(j, "id");
+    PKI_JSON_KEY(j, "id");
     pki_json_int(j, g->id);
-    pki_json_key(j, "title");
+    PKI_JSON_KEY(j, "title");
     pki_json_string(j, g->title);
-    pki_json_key(j, "slug");
+    PKI_JSON_KEY(j, "slug");
     pki_json_string(j, g->slug);
-    pki_json_key(j, "description");
+    PKI_JSON_KEY(j, "description");
     pki_json_string(j, g->description);
-    pki_json_key(j, "is_locked");
+    PKI_JSON_KEY(j, "is_locked");
     pki_json_bool(j, g->is_locked);
-    pki_json_key(j, "packages");
+    PKI_JSON_KEY(j, "packages");
     write_links(j, l, PKI_RES_PACKAGES, &g->packages);
-    pki_json_key(j, "header");
+    PKI_JSON_KEY(j, "header");
     pki_json_bool(j, g->header);
-    pki_json_key(j, "created");
+    PKI_JSON_KEY(j, "created");
     write_time(j, tz, g->created);
-    pki_json_key(j, "modified");
+    PKI_JSON_KEY(j, "modified");
     write_time(j, tz, g->modified);
     pki_json_object_end(j);
 }
@@ -234,21 +295,21 @@ void pki_render_grid(pki_json *j, const pki_links *l, const pki_tz *tz, const pk
 void pki_render_category(pki_json *j, const pki_tz *tz, const pki_category *c)
 {
     pki_json_object_begin(j);
-    pki_json_key(j, "id");
+    PKI_JSON_KEY(j, "id");
     pki_json_int(j, c->id);
-    pki_json_key(j, "title");
+    PKI_JSON_KEY(j, "title");
     pki_json_string(j, c->title);
-    pki_json_key(j, "slug");
+    PKI_JSON_KEY(j, "slug");
     pki_json_string(j, c->slug);
-    pki_json_key(j, "description");
+    PKI_JSON_KEY(j, "description");
     pki_json_string(j, c->description);
-    pki_json_key(j, "title_plural");
+    PKI_JSON_KEY(j, "title_plural");
     pki_json_string(j, c->title_plural);
-    pki_json_key(j, "show_pypi");
+    PKI_JSON_KEY(j, "show_pypi");
     pki_json_bool(j, c->show_pypi);
-    pki_json_key(j, "created");
+    PKI_JSON_KEY(j, "created");
     write_time(j, tz, c->created);
-    pki_json_key(j, "modified");
+    PKI_JSON_KEY(j, "modified");
     write_time(j, tz, c->modified);
     pki_json_object_end(j);
 }
@@ -259,13 +320,13 @@ void pki_render_page(pki_json *j, const pki_links *l, const pki_tz *tz, pki_reso
     int i;
 
     pki_json_object_begin(j);
-    pki_json_key(j, "count");
+    PKI_JSON_KEY(j, "count");
     pki_json_int(j, page->count);
-    pki_json_key(j, "next");
+    PKI_JSON_KEY(j, "next");
     write_string_or_null(j, next);
-    pki_json_key(j, "previous");
+    PKI_JSON_KEY(j, "previous");
     write_string_or_null(j, previous);
-    pki_json_key(j, "results");
+    PKI_JSON_KEY(j, "results");
     pki_json_array_begin(j);
     for (i = 0; i < page->n; i++) {
         if (res == PKI_RES_PACKAGES) {
@@ -337,16 +398,16 @@ const char *pki_model_name(pki_resource res)
 void pki_render_options(pki_json *j, pki_resource res, int detail)
 {
     pki_json_object_begin(j);
-    pki_json_key(j, "name");
+    PKI_JSON_KEY(j, "name");
     pki_json_string(j, pki_view_name(res, detail));
-    pki_json_key(j, "description");
+    PKI_JSON_KEY(j, "description");
     pki_json_string(j, pki_view_description(res));
-    pki_json_key(j, "renders");
+    PKI_JSON_KEY(j, "renders");
     pki_json_array_begin(j);
     pki_json_string(j, "application/json");
     pki_json_string(j, "text/html");
     pki_json_array_end(j);
-    pki_json_key(j, "parses");
+    PKI_JSON_KEY(j, "parses");
     pki_json_array_begin(j);
     pki_json_string(j, "application/json");
     pki_json_string(j, "application/x-www-form-urlencoded");
@@ -358,7 +419,7 @@ void pki_render_options(pki_json *j, pki_resource res, int detail)
 void pki_render_detail(pki_json *j, const char *detail)
 {
     pki_json_object_begin(j);
-    pki_json_key(j, "detail");
+    PKI_JSON_KEY(j, "detail");
     pki_json_string(j, detail);
     pki_json_object_end(j);
 }

@@ -35,25 +35,37 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
     [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
                                "SELECT package_id, grid_id FROM grid_gridpackage"
                                " WHERE package_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count", "SELECT COUNT(*) FROM package_package"},
+    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count",
+                               "SELECT n FROM pkgindex_count WHERE name = 'package_package'"},
     [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
                               PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
+    /* A page far down the list: its first id from the nearest checkpoint (at most 255 steps),
+     * or, when the checkpoints are stale, from plain OFFSET. Same rows as PACKAGE_PAGE. */
+    [PKI_SQL_PACKAGE_PAGE_DEEP] =
+        {"pkgindex_package_page_deep", PACKAGE_COLUMNS
+         "WHERE p.id <= COALESCE((SELECT (SELECT id FROM package_package WHERE id >= c.id"
+         " ORDER BY id LIMIT 1 OFFSET %lld) FROM pkgindex_checkpoint c JOIN pkgindex_count k"
+         " ON k.name = c.name WHERE c.name = 'package_package' AND c.seq = %lld"
+         " AND k.checkpoint_version = k.version), (SELECT id FROM package_package"
+         " ORDER BY id DESC LIMIT 1 OFFSET %lld)) ORDER BY p.id DESC LIMIT %lld"},
     [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
                                     "SELECT package_id, grid_id FROM grid_gridpackage"
                                     " WHERE package_id BETWEEN %lld AND %lld"
-                                    " ORDER BY package_id DESC, id"},
+                                    " ORDER BY package_id, id"},
     [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
     [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
     [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
                                GRID_MEMBERS "WHERE gp.grid_id = %lld ORDER BY p.title, p.id"},
-    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count", "SELECT COUNT(*) FROM grid_grid"},
+    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count",
+                            "SELECT n FROM pkgindex_count WHERE name = 'grid_grid'"},
     [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
                            GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
     [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
                                     GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
                                                  " ORDER BY gp.grid_id DESC, p.title, p.id"},
     [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count", "SELECT COUNT(*) FROM package_category"},
+    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
+                                "SELECT n FROM pkgindex_count WHERE name = 'package_category'"},
     [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
                                CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
 
@@ -151,21 +163,208 @@ static int may_reprepare(pki_db *db)
     return 1;
 }
 
-static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
-                                apr_dbd_results_t **res)
+/* A result being read. Through apr_dbd, or, on the sqlite3 driver, straight through SQLite on
+ * the same pooled connection: the driver holds one process-wide mutex around every call, which
+ * under httpd's worker threads turns each query into a futex hand-off (measured: the kernel's
+ * scheduler was two thirds of the profile). SQLite itself is safe for one thread per
+ * connection, which mod_dbd guarantees. */
+typedef struct rows {
+    pki_db *db;
+    apr_pool_t *pool;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    sqlite3_stmt *stmt;
+    int failed; /* a native step failed */
+} rows;
+
+#define NATIVE_KEY "pkgindex-native"
+
+/* A connection's own SQLite statements, prepared on first use with sqlite3_prepare_v3, which
+ * re-prepares by itself after a schema change. */
+typedef struct native {
+    sqlite3 *conn;
+    sqlite3_stmt *begin, *commit;
+    sqlite3_stmt *stmts[PKI_SQL_COUNT_];
+    char types[PKI_SQL_COUNT_][24]; /* per placeholder: 'i' int64, 'd' int, 's' text */
+} native;
+
+static apr_status_t native_cleanup(void *data)
 {
-    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+    native *n = data;
+    int i;
+
+    for (i = 0; i < PKI_SQL_COUNT_; i++) {
+        if (n->stmts[i]) {
+            sqlite3_finalize(n->stmts[i]);
+        }
+    }
+    sqlite3_finalize(n->begin);
+    sqlite3_finalize(n->commit);
+    return APR_SUCCESS;
+}
+
+static native *native_of(pki_db *db)
+{
+    void *data = NULL;
+    native *n;
+
+    if (db->native < 0) {
+        return NULL;
+    }
+    apr_pool_userdata_get(&data, NATIVE_KEY, db->pool);
+    if (data) {
+        return data;
+    }
+    if (strcmp(apr_dbd_name(db->driver), "sqlite3") != 0) {
+        db->native = -1;
+        return NULL;
+    }
+    n = apr_pcalloc(db->pool, sizeof(*n));
+    n->conn = apr_dbd_native_handle(db->driver, db->handle);
+    if (!n->conn) {
+        db->native = -1;
+        return NULL;
+    }
+    /* registered after the driver's close, so it runs before it */
+    apr_pool_userdata_set(n, NATIVE_KEY, native_cleanup, db->pool);
+    return n;
+}
+
+/* apr_dbd's "%lld"/"%d"/"%s" placeholders as SQLite's "?", their types noted. */
+static sqlite3_stmt *native_stmt(pki_db *db, native *n, pki_sql_id id, apr_pool_t *pool)
+{
+    const char *p;
+    char *sql, *o;
+    int k = 0;
+
+    if (n->stmts[id]) {
+        return n->stmts[id];
+    }
+    sql = o = apr_palloc(pool, strlen(pki_sql[id].sql) + 1);
+    for (p = pki_sql[id].sql; *p; p++) {
+        if (*p != '%') {
+            *o++ = *p;
+        } else if (p[1] == '%') {
+            *o++ = *++p;
+        } else {
+            n->types[id][k++] = p[1] == 's' ? 's' : (p[1] == 'l' ? 'i' : 'd');
+            p += p[1] == 'l' ? 3 : 1;
+            *o++ = '?';
+        }
+    }
+    *o = '\0';
+    n->types[id][k] = '\0';
+    if (sqlite3_prepare_v3(n->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &n->stmts[id], NULL) !=
+        SQLITE_OK) {
+        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn));
+        n->stmts[id] = NULL;
+    }
+    return n->stmts[id];
+}
+
+static apr_status_t native_select(pki_db *db, native *n, apr_pool_t *pool, pki_sql_id id,
+                                  const void **args, rows *r)
+{
+    sqlite3_stmt *stmt = native_stmt(db, n, id, pool);
+    const char *t;
+    int i, rc = SQLITE_OK;
+
+    if (!stmt) {
+        return APR_EGENERAL;
+    }
+    for (i = 0, t = n->types[id]; t[i] && rc == SQLITE_OK; i++) {
+        if (!args[i]) {
+            rc = sqlite3_bind_null(stmt, i + 1);
+        } else if (t[i] == 's') {
+            rc = sqlite3_bind_text(stmt, i + 1, args[i], -1, SQLITE_STATIC);
+        } else if (t[i] == 'i') {
+            rc = sqlite3_bind_int64(stmt, i + 1, *(const apr_int64_t *)args[i]);
+        } else {
+            rc = sqlite3_bind_int(stmt, i + 1, *(const int *)args[i]);
+        }
+    }
+    if (rc != SQLITE_OK) {
+        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn));
+        sqlite3_reset(stmt);
+        return APR_EGENERAL;
+    }
+    r->stmt = stmt;
+    return APR_SUCCESS;
+}
+
+/* One read transaction per request: one snapshot for the count, the page and its memberships,
+ * and one WAL read lock (fcntl calls and file checks) instead of one per statement. */
+apr_status_t pki_store_read_begin(pki_db *db, apr_pool_t *pool)
+{
+    native *n = native_of(db);
+
+    if (!n) {
+        return APR_SUCCESS;
+    }
+    if (!sqlite3_get_autocommit(n->conn)) {
+        sqlite3_exec(n->conn, "ROLLBACK", NULL, NULL, NULL); /* left open by someone */
+    }
+    if ((!n->begin && sqlite3_prepare_v3(n->conn, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &n->begin,
+                                         NULL) != SQLITE_OK) ||
+        (!n->commit && sqlite3_prepare_v3(n->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+                                          &n->commit, NULL) != SQLITE_OK) ||
+        sqlite3_step(n->begin) != SQLITE_DONE) {
+        db->error = apr_psprintf(pool, "begin: %s", sqlite3_errmsg(n->conn));
+        if (n->begin) {
+            sqlite3_reset(n->begin);
+        }
+        return APR_EGENERAL;
+    }
+    sqlite3_reset(n->begin);
+    return APR_SUCCESS;
+}
+
+void pki_store_read_end(pki_db *db)
+{
+    native *n = native_of(db);
+
+    if (n && n->commit && !sqlite3_get_autocommit(n->conn)) {
+        sqlite3_step(n->commit);
+        sqlite3_reset(n->commit);
+    }
+}
+
+void pki_store_close(pki_db *db)
+{
+    void *n = NULL;
+
+    /* SQLite will not close a connection with live statements: finalize ours first */
+    apr_pool_userdata_get(&n, NATIVE_KEY, db->pool);
+    if (n) {
+        apr_pool_cleanup_run(db->pool, n, native_cleanup);
+        apr_pool_userdata_setn(NULL, NATIVE_KEY, NULL, db->pool);
+    }
+    apr_dbd_close(db->driver, db->handle);
+}
+
+static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                                rows **out)
+{
+    rows *r = apr_pcalloc(pool, sizeof(*r));
+    native *n = native_of(db);
+    apr_dbd_prepared_t *stmt;
     int rv = -1;
 
-    *res = NULL;
+    r->db = db;
+    r->pool = pool;
+    *out = r;
+    if (n) {
+        return native_select(db, n, pool, id, args, r);
+    }
+    stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
     if (stmt) {
         /* random access: pgsql's sequential mode misbehaves on empty and undrained results */
-        rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
+        rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
     }
     if (rv != 0 && may_reprepare(db) && pki_store_prepare_all(db, pool) == APR_SUCCESS) {
         stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
-        *res = NULL;
-        rv = apr_dbd_pbselect(db->driver, pool, db->handle, res, stmt, 1, args);
+        r->res = NULL;
+        rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
     }
     if (rv != 0) {
         /* the connection's pool outlives the message: use the request's */
@@ -177,9 +376,26 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
     return APR_SUCCESS;
 }
 
-static int next_row(pki_db *db, apr_pool_t *pool, apr_dbd_results_t *res, apr_dbd_row_t **row)
+/* The next row; at the end (or on an error, noted in db->error) a native statement is reset
+ * for its next use. */
+static int next_row(rows *r)
 {
-    return apr_dbd_get_row(db->driver, pool, res, row, -1) == 0;
+    int rc;
+
+    if (!r->stmt) {
+        return r->res && apr_dbd_get_row(r->db->driver, r->pool, r->res, &r->row, -1) == 0;
+    }
+    rc = sqlite3_step(r->stmt);
+    if (rc == SQLITE_ROW) {
+        return 1;
+    }
+    if (rc != SQLITE_DONE) {
+        r->db->error = apr_psprintf(r->pool, "%s", sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
+        r->failed = 1;
+    }
+    sqlite3_reset(r->stmt);
+    r->stmt = NULL;
+    return 0;
 }
 
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
@@ -200,92 +416,109 @@ apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
 }
 
 /* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
-static const char *col_str(pki_db *db, apr_dbd_row_t *row, int col)
+static const char *col_str(rows *r, int col)
 {
     const char *s = NULL;
 
-    if (apr_dbd_datum_get(db->driver, row, col, APR_DBD_TYPE_STRING, &s) != APR_SUCCESS) {
+    if (r->stmt) {
+        if (sqlite3_column_type(r->stmt, col) == SQLITE_NULL) {
+            return NULL;
+        }
+        s = (const char *)sqlite3_column_text(r->stmt, col);
+        return apr_pstrmemdup(r->pool, s ? s : "", sqlite3_column_bytes(r->stmt, col));
+    }
+    if (apr_dbd_datum_get(r->db->driver, r->row, col, APR_DBD_TYPE_STRING, &s) != APR_SUCCESS) {
         return NULL;
     }
     return s;
 }
 
-static const char *col_text(pki_db *db, apr_dbd_row_t *row, int col)
+static const char *col_text(rows *r, int col)
 {
-    const char *s = col_str(db, row, col);
+    const char *s = col_str(r, col);
     return s ? s : "";
 }
 
-static apr_int64_t col_int(pki_db *db, apr_dbd_row_t *row, int col)
+static apr_int64_t col_int(rows *r, int col)
 {
-    const char *s = col_str(db, row, col);
+    const char *s;
+
+    if (r->stmt) {
+        return sqlite3_column_int64(r->stmt, col);
+    }
+    s = col_str(r, col);
     return s ? apr_atoi64(s) : 0;
 }
 
-static int col_bool(pki_db *db, apr_dbd_row_t *row, int col)
+static int col_bool(rows *r, int col)
 {
-    const char *s = col_str(db, row, col);
+    const char *s = col_str(r, col);
     return s && (*s == 't' || *s == 'T' || (*s >= '1' && *s <= '9'));
 }
 
-static apr_int64_t col_time(pki_db *db, apr_dbd_row_t *row, int col)
+static apr_int64_t col_time(rows *r, int col)
 {
-    const char *s = col_str(db, row, col);
+    const char *s;
     apr_int64_t usec;
 
+    if (r->stmt) {
+        s = (const char *)sqlite3_column_text(r->stmt, col); /* no copy: parsed here */
+    } else {
+        s = col_str(r, col);
+    }
     if (!s || pki_time_parse(s, &usec) != 0) {
         return PKI_TIME_NULL;
     }
     return usec;
 }
 
-static void read_package(pki_db *db, apr_dbd_row_t *row, pki_package *p)
+static void read_package(rows *r, pki_package *p)
 {
-    p->id = col_int(db, row, 0);
-    p->category_id = col_int(db, row, 1);
-    p->title = col_text(db, row, 2);
-    p->slug = col_text(db, row, 3);
-    p->last_updated = col_time(db, row, 4);
-    p->last_fetched = col_time(db, row, 5);
-    p->repo_url = col_text(db, row, 6);
-    p->pypi_version = col_str(db, row, 7);
-    p->created = col_time(db, row, 8);
-    p->modified = col_time(db, row, 9);
-    p->repo_forks = col_int(db, row, 10);
-    p->repo_description = col_text(db, row, 11);
-    p->pypi_url = col_text(db, row, 12);
-    p->documentation_url = col_str(db, row, 13);
-    p->repo_watchers = col_int(db, row, 14);
-    p->commits_over_52 = col_text(db, row, 15);
-    p->participants = col_text(db, row, 16);
+    p->id = col_int(r, 0);
+    p->category_id = col_int(r, 1);
+    p->title = col_text(r, 2);
+    p->slug = col_text(r, 3);
+    p->last_updated = col_time(r, 4);
+    p->last_fetched = col_time(r, 5);
+    p->repo_url = col_text(r, 6);
+    p->pypi_version = col_str(r, 7);
+    p->created = col_time(r, 8);
+    p->modified = col_time(r, 9);
+    p->repo_forks = col_int(r, 10);
+    p->repo_description = col_text(r, 11);
+    p->pypi_url = col_text(r, 12);
+    p->documentation_url = col_str(r, 13);
+    p->repo_watchers = col_int(r, 14);
+    p->commits_over_52 = col_text(r, 15);
+    p->participants = col_text(r, 16);
     p->grids.ids = NULL;
     p->grids.count = 0;
 }
 
-static void read_grid(pki_db *db, apr_dbd_row_t *row, pki_grid *g)
+static void read_grid(rows *r, pki_grid *g)
 {
-    g->id = col_int(db, row, 0);
-    g->title = col_text(db, row, 1);
-    g->slug = col_text(db, row, 2);
-    g->description = col_text(db, row, 3);
-    g->is_locked = col_bool(db, row, 4);
-    g->header = col_bool(db, row, 5);
-    g->created = col_time(db, row, 6);
-    g->modified = col_time(db, row, 7);
+    g->id = col_int(r, 0);
+    g->title = col_text(r, 1);
+    g->slug = col_text(r, 2);
+    g->description = col_text(r, 3);
+    g->is_locked = col_bool(r, 4);
+    g->header = col_bool(r, 5);
+    g->created = col_time(r, 6);
+    g->modified = col_time(r, 7);
     g->packages.ids = NULL;
     g->packages.count = 0;
 }
 
-static void read_category(pki_db *db, apr_dbd_row_t *row, pki_category *c)
+static void read_category(rows *r, pki_category *c)
 {
-    c->id = col_int(db, row, 0);
-    c->title = col_text(db, row, 1);
-    c->slug = col_text(db, row, 2);
-    c->description = col_text(db, row, 3);
-    c->title_plural = col_text(db, row, 4);
-    c->show_pypi = col_bool(db, row, 5);
-    c->created = col_time(db, row, 6);
-    c->modified = col_time(db, row, 7);
+    c->id = col_int(r, 0);
+    c->title = col_text(r, 1);
+    c->slug = col_text(r, 2);
+    c->description = col_text(r, 3);
+    c->title_plural = col_text(r, 4);
+    c->show_pypi = col_bool(r, 5);
+    c->created = col_time(r, 6);
+    c->modified = col_time(r, 7);
 }
 
 /* Related ids of one or more owners: rows of (owner_id, related_id), grouped by owner in the
@@ -295,45 +528,68 @@ typedef struct owner_ref {
     pki_ids *ids;
 } owner_ref;
 
+/* Index of owner ID in OWNERS (ordered by id, ascending or descending), or -1. */
+static int owner_index(const owner_ref *owners, int n, int desc, apr_int64_t id)
+{
+    int lo = 0, hi = n - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (owners[mid].id == id) {
+            return mid;
+        }
+        if ((owners[mid].id < id) != desc) {
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return -1;
+}
+
+/* Rows of (owner id, related id), each owner's in the order the API lists them; owners may come
+ * in any order (the index gives them ascending, a page lists them descending). A row of an
+ * owner not on the list (a membership whose package is gone) is skipped. */
 static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt, const void **args,
                                    owner_ref *owners, int n)
 {
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row = NULL;
+    rows *r;
     apr_array_header_t *all;
-    int o = 0, i, k = 0, start = 0, desc;
+    int i, o, start = 0, desc = n > 1 && owners[0].id > owners[n - 1].id;
     apr_int64_t *ids;
-    int *counts;
+    int *counts, *at;
 
-    if (select_rows(db, pool, stmt, args, &res) != APR_SUCCESS) {
+    if (select_rows(db, pool, stmt, args, &r) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     all = apr_array_make(pool, 64, sizeof(apr_int64_t) * 2);
-    while (next_row(db, pool, res, &row)) {
+    while (next_row(r)) {
         apr_int64_t *pair = apr_array_push(all);
-        pair[0] = col_int(db, row, 0);
-        pair[1] = col_int(db, row, 1);
+        pair[0] = col_int(r, 0);
+        pair[1] = col_int(r, 1);
+    }
+    if (r->failed) {
+        return APR_EGENERAL;
     }
     ids = apr_palloc(pool, sizeof(apr_int64_t) * (all->nelts + 1));
     counts = apr_pcalloc(pool, sizeof(int) * (n + 1));
-    /* Rows come grouped by owner in the owners' order (ascending or descending ids): merge the
-     * two lists. A row of an owner not on the list (a membership whose package is gone) is
-     * skipped, so it cannot take the following owners' rows with it. */
-    desc = n > 1 && owners[0].id > owners[n - 1].id;
+    at = apr_palloc(pool, sizeof(int) * (all->nelts + 1));
     for (i = 0; i < all->nelts; i++) {
-        apr_int64_t *pair = &((apr_int64_t *)all->elts)[i * 2];
-        while (o < n && (desc ? owners[o].id > pair[0] : owners[o].id < pair[0])) {
-            o++;
-        }
-        if (o < n && owners[o].id == pair[0]) {
-            ids[k++] = pair[1];
-            counts[o]++;
+        at[i] = owner_index(owners, n, desc, ((apr_int64_t *)all->elts)[i * 2]);
+        if (at[i] >= 0) {
+            counts[at[i]]++;
         }
     }
     for (o = 0; o < n; o++) {
         owners[o].ids->ids = ids + start;
-        owners[o].ids->count = counts[o];
+        owners[o].ids->count = 0;
         start += counts[o];
+    }
+    for (i = 0; i < all->nelts; i++) {
+        if (at[i] >= 0) {
+            pki_ids *dst = owners[at[i]].ids;
+            ((apr_int64_t *)dst->ids)[dst->count++] = ((apr_int64_t *)all->elts)[i * 2 + 1];
+        }
     }
     return APR_SUCCESS;
 }
@@ -369,21 +625,47 @@ static int valid_utf8(const unsigned char *s)
     return 1;
 }
 
-/* Reads the one row a detail lookup selects. Returns 0 with *ROW NULL when there is none. */
-static apr_status_t lookup_row(pki_db *db, apr_pool_t *pool, const pki_route *route,
-                               pki_sql_id by_id, pki_sql_id by_slug, apr_dbd_row_t **row)
+/* Drains R: a native statement is reset at its end, ready for its next use. */
+static int drain(rows *r)
 {
-    apr_dbd_results_t *res;
+    while (next_row(r)) {
+    }
+    return r->failed;
+}
+
+typedef void (*row_reader)(rows *r, void *obj);
+
+static void read_package_row(rows *r, void *obj)
+{
+    read_package(r, obj);
+}
+
+static void read_grid_row(rows *r, void *obj)
+{
+    read_grid(r, obj);
+}
+
+static void read_category_row(rows *r, void *obj)
+{
+    read_category(r, obj);
+}
+
+/* Reads the one row a detail lookup selects into OBJ; *FOUND says whether there was one. */
+static apr_status_t lookup_row(pki_db *db, apr_pool_t *pool, const pki_route *route,
+                               pki_sql_id by_id, pki_sql_id by_slug, row_reader read, void *obj,
+                               int *found)
+{
+    rows *r;
     const void *args[1];
     apr_int64_t id = route->id;
 
-    *row = NULL;
+    *found = 0;
     if (route->lookup_is_id) {
         if (id < 0) {
             return APR_SUCCESS; /* beyond 64 bits: no such object */
         }
         args[0] = &id;
-        if (select_rows(db, pool, by_id, args, &res) != APR_SUCCESS) {
+        if (select_rows(db, pool, by_id, args, &r) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     } else {
@@ -392,34 +674,33 @@ static apr_status_t lookup_row(pki_db *db, apr_pool_t *pool, const pki_route *ro
             return APR_SUCCESS;
         }
         args[0] = route->lookup;
-        if (select_rows(db, pool, by_slug, args, &res) != APR_SUCCESS) {
+        if (select_rows(db, pool, by_slug, args, &r) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
-    if (!next_row(db, pool, res, row)) {
-        *row = NULL;
+    if (next_row(r)) {
+        read(r, obj);
+        *found = 1;
     }
-    return APR_SUCCESS;
+    return drain(r) ? APR_EGENERAL : APR_SUCCESS;
 }
 
 apr_status_t pki_store_package(pki_db *db, apr_pool_t *pool, const pki_route *route,
                                pki_package **out)
 {
-    apr_dbd_row_t *row;
-    pki_package *p;
+    pki_package *p = apr_palloc(pool, sizeof(*p));
     owner_ref owner;
     const void *args[1];
+    int found;
 
     *out = NULL;
-    if (lookup_row(db, pool, route, PKI_SQL_PACKAGE_BY_ID, PKI_SQL_PACKAGE_BY_SLUG, &row) !=
-        APR_SUCCESS) {
+    if (lookup_row(db, pool, route, PKI_SQL_PACKAGE_BY_ID, PKI_SQL_PACKAGE_BY_SLUG,
+                   read_package_row, p, &found) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (!row) {
+    if (!found) {
         return APR_SUCCESS;
     }
-    p = apr_palloc(pool, sizeof(*p));
-    read_package(db, row, p);
     owner.id = p->id;
     owner.ids = &p->grids;
     args[0] = &p->id;
@@ -432,21 +713,19 @@ apr_status_t pki_store_package(pki_db *db, apr_pool_t *pool, const pki_route *ro
 
 apr_status_t pki_store_grid(pki_db *db, apr_pool_t *pool, const pki_route *route, pki_grid **out)
 {
-    apr_dbd_row_t *row;
-    pki_grid *g;
+    pki_grid *g = apr_palloc(pool, sizeof(*g));
     owner_ref owner;
     const void *args[1];
+    int found;
 
     *out = NULL;
-    if (lookup_row(db, pool, route, PKI_SQL_GRID_BY_ID, PKI_SQL_GRID_BY_SLUG, &row) !=
-        APR_SUCCESS) {
+    if (lookup_row(db, pool, route, PKI_SQL_GRID_BY_ID, PKI_SQL_GRID_BY_SLUG, read_grid_row, g,
+                   &found) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (!row) {
+    if (!found) {
         return APR_SUCCESS;
     }
-    g = apr_palloc(pool, sizeof(*g));
-    read_grid(db, row, g);
     owner.id = g->id;
     owner.ids = &g->packages;
     args[0] = &g->id;
@@ -460,20 +739,19 @@ apr_status_t pki_store_grid(pki_db *db, apr_pool_t *pool, const pki_route *route
 apr_status_t pki_store_category(pki_db *db, apr_pool_t *pool, const pki_route *route,
                                 pki_category **out)
 {
-    apr_dbd_row_t *row;
+    pki_category *c = apr_palloc(pool, sizeof(*c));
+    int found;
 
     /* categories are looked up by id only: a slug is no category */
     *out = NULL;
     if (!route->lookup_is_id) {
         return APR_SUCCESS;
     }
-    if (lookup_row(db, pool, route, PKI_SQL_CATEGORY_BY_ID, PKI_SQL_COUNT_, &row) != APR_SUCCESS) {
+    if (lookup_row(db, pool, route, PKI_SQL_CATEGORY_BY_ID, PKI_SQL_COUNT_, read_category_row, c,
+                   &found) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (row) {
-        *out = apr_palloc(pool, sizeof(pki_category));
-        read_category(db, row, *out);
-    }
+    *out = found ? c : NULL;
     return APR_SUCCESS;
 }
 
@@ -492,8 +770,7 @@ static const struct {
 apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t limit,
                             apr_int64_t offset, pki_page *out)
 {
-    apr_dbd_results_t *rs;
-    apr_dbd_row_t *row = NULL;
+    rows *r;
     apr_array_header_t *items;
     owner_ref *owners;
     const void *args[2];
@@ -502,13 +779,14 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
     out->count = 0;
     out->items = NULL;
     out->n = 0;
-    if (select_rows(db, pool, pages[res].count, NULL, &rs) != APR_SUCCESS) {
+    if (select_rows(db, pool, pages[res].count, NULL, &r) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (next_row(db, pool, rs, &row)) {
-        out->count = col_int(db, row, 0);
-        while (next_row(db, pool, rs, &row)) {
-        }
+    if (next_row(r)) {
+        out->count = col_int(r, 0);
+    }
+    if (drain(r)) {
+        return APR_EGENERAL;
     }
     if (offset >= out->count) {
         return APR_SUCCESS; /* past the end: no page query */
@@ -516,20 +794,30 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
 
     args[0] = &limit;
     args[1] = &offset;
-    if (select_rows(db, pool, pages[res].page, args, &rs) != APR_SUCCESS) {
+    if (res == PKI_RES_PACKAGES && offset >= PKI_CHECKPOINT_EVERY) {
+        /* the page's first row is ascending position count-1-offset */
+        apr_int64_t pos = out->count - 1 - offset, step = pos % PKI_CHECKPOINT_EVERY,
+                    seq = pos / PKI_CHECKPOINT_EVERY;
+        const void *deep[] = {&step, &seq, &offset, &limit};
+        if (select_rows(db, pool, PKI_SQL_PACKAGE_PAGE_DEEP, deep, &r) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    } else if (select_rows(db, pool, pages[res].page, args, &r) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     items = apr_array_make(pool, limit < 64 ? (int)limit : 64, pages[res].size);
-    row = NULL;
-    while (next_row(db, pool, rs, &row)) {
+    while (next_row(r)) {
         void *item = apr_array_push(items);
         if (res == PKI_RES_PACKAGES) {
-            read_package(db, row, item);
+            read_package(r, item);
         } else if (res == PKI_RES_GRIDS) {
-            read_grid(db, row, item);
+            read_grid(r, item);
         } else {
-            read_category(db, row, item);
+            read_category(r, item);
         }
+    }
+    if (r->failed) {
+        return APR_EGENERAL;
     }
     out->items = items->elts;
     out->n = items->nelts;
@@ -579,19 +867,16 @@ static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void 
 static apr_status_t select_int(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
                                apr_int64_t *out)
 {
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row = NULL;
+    rows *r;
 
     *out = 0;
-    if (select_rows(db, pool, id, args, &res) != APR_SUCCESS) {
+    if (select_rows(db, pool, id, args, &r) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    while (next_row(db, pool, res, &row)) {
-        if (*out == 0) {
-            *out = col_int(db, row, 0);
-        }
+    if (next_row(r)) {
+        *out = col_int(r, 0);
     }
-    return APR_SUCCESS;
+    return drain(r) ? APR_EGENERAL : APR_SUCCESS;
 }
 
 /* The second column of every row: the related ids of one owner. */
@@ -772,23 +1057,39 @@ apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t g
 
 apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out)
 {
-    apr_dbd_results_t *rs;
-    apr_dbd_row_t *row = NULL;
+    rows *r;
     apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(apr_int64_t));
 
     if (select_rows(db, pool,
                     res == PKI_RES_CATEGORIES ? PKI_SQL_DANGLING_CATEGORIES
                                               : PKI_SQL_DANGLING_GRIDS,
-                    NULL, &rs) != APR_SUCCESS) {
+                    NULL, &r) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    while (next_row(db, pool, rs, &row)) {
-        *(apr_int64_t *)apr_array_push(ids) = col_int(db, row, 0);
-        *(apr_int64_t *)apr_array_push(ids) = col_int(db, row, 1);
+    while (next_row(r)) {
+        *(apr_int64_t *)apr_array_push(ids) = col_int(r, 0);
+        *(apr_int64_t *)apr_array_push(ids) = col_int(r, 1);
     }
     out->ids = (const apr_int64_t *)ids->elts;
     out->count = ids->nelts / 2;
-    return APR_SUCCESS;
+    return r->failed ? APR_EGENERAL : APR_SUCCESS;
+}
+
+apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool)
+{
+    /* apr_dbd_query does not parse placeholders: '%' is SQL's modulo here */
+    static const char *const script =
+        "DELETE FROM pkgindex_checkpoint WHERE name = 'package_package'"
+        " AND (SELECT checkpoint_version != version FROM pkgindex_count"
+        " WHERE name = 'package_package');\n"
+        "INSERT INTO pkgindex_checkpoint (name, seq, id) SELECT 'package_package', rn / 256, id"
+        " FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM package_package)"
+        " WHERE rn % 256 = 0 AND (SELECT checkpoint_version != version FROM pkgindex_count"
+        " WHERE name = 'package_package');\n"
+        "UPDATE pkgindex_count SET checkpoint_version = version"
+        " WHERE name = 'package_package';\n";
+
+    return pki_store_exec_script(db, pool, script);
 }
 
 apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql)

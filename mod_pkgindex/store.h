@@ -20,6 +20,7 @@ typedef enum pki_sql_id {
     PKI_SQL_PACKAGE_GRIDS,
     PKI_SQL_PACKAGE_COUNT,
     PKI_SQL_PACKAGE_PAGE,
+    PKI_SQL_PACKAGE_PAGE_DEEP,
     PKI_SQL_PACKAGE_PAGE_GRIDS,
     PKI_SQL_GRID_BY_ID,
     PKI_SQL_GRID_BY_SLUG,
@@ -62,11 +63,16 @@ typedef struct pki_db {
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *, per connection */
     apr_pool_t *pool;     /* the connection's pool: re-prepared statements live there */
     const char *error;    /* why the last call failed, for the error log (never for clients) */
+    int native;           /* -1: no SQLite fast path on this connection (set by the store) */
 } pki_db;
 
 /* Whether the database can serve: a SQLite file that was removed or made unreadable while
  * connections hold it open still reads fine through them, so look at the file itself. */
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool);
+
+/* Brackets a request's reads in one transaction (a consistent snapshot). */
+apr_status_t pki_store_read_begin(pki_db *db, apr_pool_t *pool);
+void pki_store_read_end(pki_db *db);
 
 /* Every function returns APR_SUCCESS (with *OUT NULL when a detail lookup finds nothing), or
  * an error when the database failed: the caller answers 503. */
@@ -110,8 +116,17 @@ apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t g
  * refers to it). Categories that packages name; grids that memberships name. */
 apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out);
 
+/* Package pages from this offset on use the checkpoints (pkgindex_checkpoint, every 256th id). */
+#define PKI_CHECKPOINT_EVERY 256
+
+/* Rebuilds the deep-page checkpoints when ids were added or removed since the last build. */
+apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool);
+
 /* Runs SQL, a script of statements each ending in ";" at the end of a line (the schema). */
 apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql);
+
+/* Closes a connection the caller opened (outside httpd, where mod_dbd closes its own). */
+void pki_store_close(pki_db *db);
 
 /* Prepares every statement into DB->prepared (outside httpd, where mod_dbd does it). */
 apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool);

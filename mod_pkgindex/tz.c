@@ -410,7 +410,60 @@ apr_status_t pki_tz_load(pki_tz **tzp, apr_pool_t *pool, const char *name, const
 /* --- Datetimes --- */
 
 /* Fractions longer than 6 digits are rejected (the header promises f{1,6}). */
+static int parse_general(const char *s, apr_int64_t *usec);
+
+/* Digit pairs at fixed places: the form SQLite stores ("YYYY-MM-DD HH:MM:SS[.ffffff]", UTC),
+ * parsed without the general path's helpers; anything else falls through to it. */
+#define D(i) ((unsigned)(s[i] - '0'))
+static int parse_stored(const char *s, apr_int64_t *usec)
+{
+    int y, mo, d, h, mi, sec, frac = 0, i;
+
+    for (i = 0; i < 19; i++) {
+        if (i == 4 || i == 7     ? s[i] != '-'
+            : i == 10            ? s[i] != ' '
+            : i == 13 || i == 16 ? s[i] != ':'
+                                 : D(i) > 9) {
+            return -1;
+        }
+    }
+    if (s[19] == '.') {
+        for (i = 20; i < 26; i++) {
+            if (D(i) > 9) {
+                return -1;
+            }
+            frac = frac * 10 + (int)D(i);
+        }
+        if (s[26]) {
+            return -1;
+        }
+    } else if (s[19]) {
+        return -1;
+    }
+    y = (int)(D(0) * 1000 + D(1) * 100 + D(2) * 10 + D(3));
+    mo = (int)(D(5) * 10 + D(6));
+    d = (int)(D(8) * 10 + D(9));
+    h = (int)(D(11) * 10 + D(12));
+    mi = (int)(D(14) * 10 + D(15));
+    sec = (int)(D(17) * 10 + D(18));
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 ||
+        sec > 59) {
+        return -1;
+    }
+    *usec = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * USEC + frac;
+    return 0;
+}
+#undef D
+
 int pki_time_parse(const char *s, apr_int64_t *usec)
+{
+    if (parse_stored(s, usec) == 0) {
+        return 0;
+    }
+    return parse_general(s, usec);
+}
+
+static int parse_general(const char *s, apr_int64_t *usec)
 {
     int y, mo, d, h, mi, sec, frac = 0, off = 0;
 

@@ -74,3 +74,40 @@ CREATE TABLE IF NOT EXISTS grid_gridpackage (
 );
 -- A package's grids in membership order, and a page's memberships by id range.
 CREATE INDEX IF NOT EXISTS grid_gridpackage_package_id ON grid_gridpackage (package_id, id);
+
+-- mod_pkgindex's own bookkeeping, kept by triggers so that lists cost the same at any size.
+-- Row counts: COUNT(*) walks a whole index, a page must not. VERSION moves on every insert
+-- and delete (ids appear or vanish), so the checkpoints below know when they are stale.
+CREATE TABLE IF NOT EXISTS pkgindex_count (
+    name                TEXT PRIMARY KEY,
+    n                   INTEGER NOT NULL,
+    version             INTEGER NOT NULL DEFAULT 0,
+    checkpoint_version  INTEGER NOT NULL DEFAULT -1
+);
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_package', COUNT(*) FROM package_package;
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'grid_grid', COUNT(*) FROM grid_grid;
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_category', COUNT(*) FROM package_category;
+
+CREATE TRIGGER IF NOT EXISTS pkgindex_package_added AFTER INSERT ON package_package
+BEGIN UPDATE pkgindex_count SET n = n + 1, version = version + 1 WHERE name = 'package_package'; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_package_removed AFTER DELETE ON package_package
+BEGIN UPDATE pkgindex_count SET n = n - 1, version = version + 1 WHERE name = 'package_package'; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_grid_added AFTER INSERT ON grid_grid
+BEGIN UPDATE pkgindex_count SET n = n + 1, version = version + 1 WHERE name = 'grid_grid'; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_grid_removed AFTER DELETE ON grid_grid
+BEGIN UPDATE pkgindex_count SET n = n - 1, version = version + 1 WHERE name = 'grid_grid'; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_category_added AFTER INSERT ON package_category
+BEGIN UPDATE pkgindex_count SET n = n + 1, version = version + 1 WHERE name = 'package_category'; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_category_removed AFTER DELETE ON package_category
+BEGIN UPDATE pkgindex_count SET n = n - 1, version = version + 1 WHERE name = 'package_category'; END;
+
+-- Deep pages: OFFSET steps over every row it skips (offset 900,000 of a million packages is
+-- 900,000 steps). Every 256th package id in ascending order lets a page start be found with at
+-- most 255 steps. Valid while pkgindex_count.checkpoint_version = version; the importer
+-- rebuilds it, and a stale one only means the plain OFFSET plan.
+CREATE TABLE IF NOT EXISTS pkgindex_checkpoint (
+    name  TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    id    INTEGER NOT NULL,
+    PRIMARY KEY (name, seq)
+) WITHOUT ROWID;

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -150,3 +151,45 @@ def test_list_pages_attach_memberships_across_pages(server):
                 assert item == details[item["id"]]
     grids = json.loads(get(server, "/api/v4/grids/?limit=1&offset=1"))["results"]
     assert grids[0]["id"] == 7 and len(grids[0]["packages"]) == 4
+
+
+@pytest.fixture(scope="module")
+def deep_server(module_so, tmp_path_factory):
+    """3,000 generated packages: pages past offset 256 use the checkpoints."""
+    workdir = helpers.make_www_tmpdir("pkgindex-deep-")
+    os.mkdir(os.path.join(workdir, "db"), 0o755)
+    src = os.path.join(workdir, "gen.jsonl")
+    subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "3000", "--seed", "7",
+                    "--out", src], check=True)
+    ids = sorted((json.loads(line)["id"] for line in open(src) if '"repo_url"' in line), reverse=True)
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+    srv = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
+    yield srv, db, ids
+    srv.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def page_ids(server, offset, limit):
+    page = json.loads(get(server, f"/api/v4/packages/?offset={offset}&limit={limit}"))
+    return page["count"], [p["id"] for p in page["results"]]
+
+
+def test_deep_pages_return_offsets_rows(deep_server):
+    server, db, ids = deep_server
+    for offset in (255, 256, 257, 511, 512, 1000, 2743, 2744, 2980, 2999, 3000):
+        for limit in (1, 7, 20):
+            count, got = page_ids(server, offset, limit)
+            assert count == 3000 and got == ids[offset:offset + limit], (offset, limit)
+
+
+def test_deep_pages_after_rows_change(deep_server):
+    """Checkpoints go stale when ids come or go: the plain plan answers until the next import."""
+    server, db, ids = deep_server
+    gone = ids[1500]
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM grid_gridpackage WHERE package_id = ?", (gone,))
+        conn.execute("DELETE FROM package_package WHERE id = ?", (gone,))
+    rest = [i for i in ids if i != gone]
+    for offset in (600, 1499, 1500, 2500):
+        count, got = page_ids(server, offset, 20)
+        assert count == 2999 and got == rest[offset:offset + 20], offset

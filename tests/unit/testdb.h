@@ -151,7 +151,7 @@ static int testdb_teardown(void **state)
 {
     testdb *t = *state;
 
-    apr_dbd_close(t->db.driver, t->db.handle);
+    pki_store_close(&t->db);
     unlink(t->path);
     unlink(apr_pstrcat(t->pool, t->path, "-wal", NULL));
     unlink(apr_pstrcat(t->pool, t->path, "-shm", NULL));
