@@ -109,6 +109,9 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
 {
     pki_links l;
     pki_db *db;
+    apr_int64_t generation = 0;
+    const char *key = NULL, *body;
+    apr_size_t len;
 
     pki_links_init(&l, req->pool, req->base, req->prefix, route->suffix,
                    pki_query_get(q, "format"));
@@ -131,12 +134,26 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         unavailable(resp, j->indent, db);
         return;
     }
+    if (req->cache && pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
+        key = apr_psprintf(req->pool, "%pp\n%s\n%s\n%s\n%s\n%d", req->scope, req->base, req->prefix,
+                           req->path, req->args ? req->args : "", j->indent);
+        if (pki_cache_get(req->cache, req->pool, key, generation, &body, &len, &resp->etag)) {
+            resp->body.data = (char *)body;
+            resp->body.len = resp->body.cap = len;
+            pki_store_read_end(db);
+            return;
+        }
+    }
     if (route->detail) {
         get_detail(req, resp, j, &l, route, db);
     } else {
         get_list(req, resp, j, &l, route, q, db);
     }
     pki_store_read_end(db);
+    if (key && resp->status == 200) {
+        resp->etag = pki_etag(req->pool, resp->body.data, resp->body.len);
+        pki_cache_put(req->cache, key, generation, resp->body.data, resp->body.len, resp->etag);
+    }
 }
 
 void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_response *resp)
@@ -159,6 +176,9 @@ void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_respons
     case 413:
         detail = "Request body is too large.";
         break;
+    case 412:
+        detail = "Precondition failed.";
+        break;
     case 414:
         detail = "Request URI is too long.";
         break;
@@ -169,6 +189,7 @@ void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_respons
     resp->location = NULL;
     resp->retry_after = 0;
     resp->log = NULL;
+    resp->etag = NULL;
     pki_buf_init(&resp->body, pool, 64);
     error(resp, status, 0, detail);
 }
@@ -243,6 +264,7 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     resp->location = NULL;
     resp->retry_after = 0;
     resp->log = NULL;
+    resp->etag = NULL;
     /* a list page of packages is ~20 KB: no growing */
     pki_buf_init(&resp->body, req->pool, 32768);
 
@@ -289,6 +311,9 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     pki_json_init(&j, &resp->body, acc.indent);
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
         get(req, resp, &j, &route, &q);
+        if (resp->status == 200 && !resp->etag) {
+            resp->etag = pki_etag(req->pool, resp->body.data, resp->body.len);
+        }
     } else if (strcmp(req->method, "OPTIONS") == 0) {
         pki_render_options(&j, route.resource, route.detail);
     } else {

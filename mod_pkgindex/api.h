@@ -9,6 +9,7 @@
 #include <apr_pools.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "store.h"
 #include "tz.h"
 
@@ -32,6 +33,8 @@ typedef struct pki_request {
      * by requests that read data, so errors and metadata never touch the database. */
     pki_db *(*acquire)(void *ctx);
     void *acquire_ctx;
+    pki_cache *cache;  /* rendered responses of this process, or NULL */
+    const void *scope; /* what else shapes the bytes (the location's configuration) */
 } pki_request;
 
 typedef struct pki_response {
@@ -40,6 +43,7 @@ typedef struct pki_response {
     const char *location;     /* for redirects */
     int retry_after;          /* seconds, for 503; 0: none */
     const char *log;          /* what went wrong, for the error log; NULL: nothing */
+    const char *etag;         /* a strong ETag of a 200's body, or NULL */
     pki_buf body;
 } pki_response;
 

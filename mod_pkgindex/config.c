@@ -49,6 +49,7 @@ void *pki_create_server_conf(apr_pool_t *pool, server_rec *s)
     pki_server_conf *conf = apr_pcalloc(pool, sizeof(*conf));
 
     conf->prefixes = apr_array_make(pool, 2, sizeof(const char *));
+    conf->cache_size = -1;
     return conf;
 }
 
@@ -60,6 +61,7 @@ void *pki_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
 
     conf->prefixes = apr_array_append(pool, add->prefixes, base->prefixes);
     conf->prepared = add->prepared;
+    conf->cache_size = add->cache_size != -1 ? add->cache_size : base->cache_size;
     return conf;
 }
 
@@ -180,6 +182,31 @@ static const char *set_page_size(cmd_parms *cmd, void *dirconf, const char *arg)
     return parse_count(cmd, arg, 1, &((pki_dir_conf *)dirconf)->page_size);
 }
 
+/* Per process, so in the main server only: every child keeps its own. */
+static const char *set_cache_size(cmd_parms *cmd, void *dirconf, const char *arg)
+{
+    pki_server_conf *sconf = ap_get_module_config(cmd->server->module_config, &pkgindex_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t v;
+
+    if (err) {
+        return err;
+    }
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!errno && end != arg && (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm') &&
+        !end[1]) {
+        v *= (*end == 'K' || *end == 'k') ? 1024 : 1024 * 1024;
+        end++;
+    }
+    if (errno || end == arg || *end || v < 0 || v > (APR_INT64_C(1) << 40)) {
+        return "PkgIndexCacheSize must be a size in bytes (K or M suffix allowed), 0 for none";
+    }
+    sconf->cache_size = v;
+    return NULL;
+}
+
 static const char *set_max_limit(cmd_parms *cmd, void *dirconf, const char *arg)
 {
     return parse_count(cmd, arg, 0, &((pki_dir_conf *)dirconf)->max_limit);
@@ -196,5 +223,7 @@ const command_rec pki_directives[] = {
                   "Default page size of lists (default 20)"),
     AP_INIT_TAKE1("PkgIndexMaxLimit", set_max_limit, NULL, RSRC_CONF | ACCESS_CONF,
                   "Largest ?limit= a list honours (default 1000, 0 for no maximum)"),
+    AP_INIT_TAKE1("PkgIndexCacheSize", set_cache_size, NULL, RSRC_CONF,
+                  "Memory for rendered responses, per httpd process (default 64M, 0 for none)"),
     {NULL},
 };

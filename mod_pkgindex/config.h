@@ -15,6 +15,7 @@
 #define PKI_DEFAULT_TIMEZONE  "America/New_York"
 #define PKI_DEFAULT_PAGE_SIZE 20
 #define PKI_DEFAULT_MAX_LIMIT 1000
+#define PKI_DEFAULT_CACHE     (64 * 1024 * 1024)
 
 /* Per server or <Location>. Every field starts "unset" (-1 / NULL) so merges can tell. */
 typedef struct pki_dir_conf {
@@ -29,6 +30,7 @@ typedef struct pki_dir_conf {
 typedef struct pki_server_conf {
     apr_array_header_t *prefixes; /* const char *, each ending in '/' */
     int prepared;                 /* the SQL statements are registered with mod_dbd */
+    apr_int64_t cache_size;       /* PkgIndexCacheSize (main server), -1: unset */
 } pki_server_conf;
 
 extern module AP_MODULE_DECLARE_DATA pkgindex_module;

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "api.h"
+#include "cache.h"
 #include "config.h"
 
 #define HANDLER_NAME "pkgindex"
@@ -39,6 +40,9 @@ typedef struct pki_claim {
 } pki_claim;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
+
+/* This process's rendered responses (created in child_init; NULL when off). */
+static pki_cache *cache;
 
 /* The request's claim; one with a NULL prefix records a URI PkgIndex Off left alone. */
 static pki_claim *claim_of(request_rec *r)
@@ -234,11 +238,13 @@ static const char *base_url(request_rec *r, const pki_dir_conf *conf)
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
 }
 
-static int send_body(request_rec *r, const char *data, apr_size_t len)
+static int send_body(request_rec *r, const char *data, apr_size_t len, int with_length)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
-    ap_set_content_length(r, len);
+    if (with_length) {
+        ap_set_content_length(r, len);
+    }
     if (len) {
         APR_BRIGADE_INSERT_TAIL(
             bb, apr_bucket_pool_create(data, len, r->pool, r->connection->bucket_alloc));
@@ -283,6 +289,7 @@ static int handler(request_rec *r)
             r->pool, apr_pstrndup(r->pool, claim->prefix, strlen(claim->prefix) - 1), r->args);
         resp.retry_after = 0;
         resp.log = NULL;
+        resp.etag = NULL;
         resp.body.len = 0;
         resp.body.data = NULL;
     } else {
@@ -297,6 +304,8 @@ static int handler(request_rec *r)
         req.settings = &settings;
         req.acquire = acquire;
         req.acquire_ctx = r;
+        req.cache = cache;
+        req.scope = conf;
         pki_api_handle(&req, &resp);
     }
 
@@ -316,9 +325,25 @@ static int handler(request_rec *r)
     if (resp.content_type) {
         ap_set_content_type(r, resp.content_type);
     }
+    if (resp.etag) {
+        /* conditional requests: 304 for If-None-Match, 412 for a failed If-Match */
+        apr_table_setn(r->headers_out, "ETag", resp.etag);
+        rv = ap_meets_conditions(r);
+        if (rv == HTTP_NOT_MODIFIED) {
+            r->status = HTTP_NOT_MODIFIED;
+            r->content_languages = NULL;
+            r->content_encoding = NULL;
+            return send_body(r, NULL, 0, 0);
+        }
+        if (rv != OK) {
+            pki_api_error(r->pool, rv, NULL, &resp);
+            apr_table_unset(r->headers_out, "ETag");
+            r->status = resp.status;
+        }
+    }
     r->content_languages = NULL;
     r->content_encoding = NULL;
-    return send_body(r, resp.body.data, resp.body.len);
+    return send_body(r, resp.body.data, resp.body.len, 1);
 }
 
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -334,9 +359,17 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
  * A no-op when SQLite is already in use in this process: sqlite3_config then refuses. */
 static void child_init(apr_pool_t *pool, server_rec *s)
 {
+    pki_server_conf *sconf = ap_get_module_config(s->module_config, &pkgindex_module);
+    apr_int64_t size = sconf->cache_size != -1 ? sconf->cache_size : PKI_DEFAULT_CACHE;
+    apr_status_t rv;
+
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PkgIndex: SQLite already initialised");
+    }
+    if (size > 0 && (rv = pki_cache_create(&cache, pool, (apr_size_t)size)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "PkgIndex: no response cache");
+        cache = NULL;
     }
 }
 

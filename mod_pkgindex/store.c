@@ -78,14 +78,22 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                               " modified = excluded.modified, title = excluded.title,"
                               " slug = excluded.slug, description = excluded.description,"
                               " title_plural = excluded.title_plural,"
-                              " show_pypi = excluded.show_pypi"},
+                              " show_pypi = excluded.show_pypi WHERE (created, modified, title,"
+                              " slug, description, title_plural, show_pypi) IS NOT"
+                              " (excluded.created, excluded.modified, excluded.title,"
+                              " excluded.slug, excluded.description, excluded.title_plural,"
+                              " excluded.show_pypi)"},
     [PKI_SQL_GRID_PUT] = {"pkgindex_grid_put",
                           "INSERT INTO grid_grid (id, created, modified, title, slug, description,"
                           " is_locked, header) VALUES (%lld, %s, %s, %s, %s, %s, %d, %d)"
                           " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
                           " modified = excluded.modified, title = excluded.title,"
                           " slug = excluded.slug, description = excluded.description,"
-                          " is_locked = excluded.is_locked, header = excluded.header"},
+                          " is_locked = excluded.is_locked, header = excluded.header"
+                          " WHERE (created, modified, title, slug, description, is_locked,"
+                          " header) IS NOT (excluded.created, excluded.modified, excluded.title,"
+                          " excluded.slug, excluded.description, excluded.is_locked,"
+                          " excluded.header)"},
     [PKI_SQL_PACKAGE_PUT] =
         {"pkgindex_package_put",
          "INSERT INTO package_package (id, created, modified, title, slug,"
@@ -105,7 +113,16 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
          " documentation_url = excluded.documentation_url,"
          " commits_over_52w = excluded.commits_over_52w,"
          " last_commit_date = excluded.last_commit_date,"
-         " latest_version_id = excluded.latest_version_id"},
+         " latest_version_id = excluded.latest_version_id"
+         /* unchanged rows are not written: no trigger fires, cached responses stay valid */
+         " WHERE (created, modified, title, slug, category_id, repo_description, repo_url,"
+         " repo_watchers, repo_forks, pypi_url, participants, last_fetched, documentation_url,"
+         " commits_over_52w, last_commit_date, latest_version_id) IS NOT (excluded.created,"
+         " excluded.modified, excluded.title, excluded.slug, excluded.category_id,"
+         " excluded.repo_description, excluded.repo_url, excluded.repo_watchers,"
+         " excluded.repo_forks, excluded.pypi_url, excluded.participants, excluded.last_fetched,"
+         " excluded.documentation_url, excluded.commits_over_52w, excluded.last_commit_date,"
+         " excluded.latest_version_id)"},
     /* A version row per (package, number), made once; the package points at its latest. */
     [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
                              "INSERT INTO package_version (created, modified, package_id, number)"
@@ -138,6 +155,8 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                                 "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
                                 " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
                                 " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
+    [PKI_SQL_GENERATION] = {"pkgindex_generation",
+                            "SELECT generation FROM pkgindex_state WHERE id = 1"},
 };
 
 /* A statement that fails is retried once after preparing the connection's statements again:
@@ -1024,6 +1043,11 @@ apr_status_t pki_store_package_exists(pki_db *db, apr_pool_t *pool, apr_int64_t 
 
     *exists = found != 0;
     return rv;
+}
+
+apr_status_t pki_store_generation(pki_db *db, apr_pool_t *pool, apr_int64_t *generation)
+{
+    return select_int(db, pool, PKI_SQL_GENERATION, NULL, generation);
 }
 
 apr_status_t pki_store_first_category(pki_db *db, apr_pool_t *pool, apr_int64_t *id)

@@ -46,6 +46,7 @@ typedef enum pki_sql_id {
     PKI_SQL_FIRST_CATEGORY,
     PKI_SQL_DANGLING_CATEGORIES,
     PKI_SQL_DANGLING_GRIDS,
+    PKI_SQL_GENERATION,
     PKI_SQL_COUNT_
 } pki_sql_id;
 
@@ -69,6 +70,10 @@ typedef struct pki_db {
 /* Whether the database can serve: a SQLite file that was removed or made unreadable while
  * connections hold it open still reads fine through them, so look at the file itself. */
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool);
+
+/* The data generation (pkgindex_state), which every write moves: cached responses are
+ * valid for one. */
+apr_status_t pki_store_generation(pki_db *db, apr_pool_t *pool, apr_int64_t *generation);
 
 /* Brackets a request's reads in one transaction (a consistent snapshot). */
 apr_status_t pki_store_read_begin(pki_db *db, apr_pool_t *pool);

@@ -111,3 +111,41 @@ CREATE TABLE IF NOT EXISTS pkgindex_checkpoint (
     id    INTEGER NOT NULL,
     PRIMARY KEY (name, seq)
 ) WITHOUT ROWID;
+
+-- The data generation: moves on every write to the API's tables, by any writer, so that
+-- rendered responses cached in httpd's processes are used only while nothing changed.
+CREATE TABLE IF NOT EXISTS pkgindex_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    generation  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO pkgindex_state (id, generation) VALUES (1, 1);
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_i AFTER INSERT ON package_package
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_u AFTER UPDATE ON package_package
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_d AFTER DELETE ON package_package
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_i AFTER INSERT ON package_version
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_u AFTER UPDATE ON package_version
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_d AFTER DELETE ON package_version
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_i AFTER INSERT ON grid_grid
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_u AFTER UPDATE ON grid_grid
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_d AFTER DELETE ON grid_grid
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_i AFTER INSERT ON grid_gridpackage
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_u AFTER UPDATE ON grid_gridpackage
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_d AFTER DELETE ON grid_gridpackage
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_i AFTER INSERT ON package_category
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_u AFTER UPDATE ON package_category
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_d AFTER DELETE ON package_category
+BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;

@@ -99,6 +99,8 @@ def startup_failure(extra_conf):
     ("PkgIndexPageSize ten", "PkgIndexPageSize must be an integer"),
     ("PkgIndexMaxLimit -1", "PkgIndexMaxLimit must be an integer"),
     ("<Directory /tmp>\nPkgIndex On\n</Directory>", "PkgIndex"),
+    ("PkgIndexCacheSize lots", "PkgIndexCacheSize must be a size in bytes"),
+    ("<Location /x/>\nPkgIndexCacheSize 1M\n</Location>", "PkgIndexCacheSize"),
 ])
 def test_configuration_errors_stop_startup(module_so, conf, message):
     assert message in startup_failure(conf)
