@@ -104,6 +104,13 @@ static void get_detail(const pki_request *req, pki_response *resp, pki_json *j, 
     }
 }
 
+static void links_for(const pki_request *req, const pki_route *route, const pki_query *q,
+                      pki_links *l)
+{
+    pki_links_init(l, req->pool, req->base, req->prefix, route->suffix, pki_query_get(q, "format"));
+    l->suffix_slash = route->suffix_slash; /* DRF's page links are the request URI's */
+}
+
 static void get(const pki_request *req, pki_response *resp, pki_json *j, const pki_route *route,
                 const pki_query *q)
 {
@@ -113,10 +120,8 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     const char *key = NULL, *body;
     apr_size_t len;
 
-    pki_links_init(&l, req->pool, req->base, req->prefix, route->suffix,
-                   pki_query_get(q, "format"));
-    l.suffix_slash = route->suffix_slash; /* DRF's page links are the request URI's */
     if (route->resource == PKI_RES_ROOT) {
+        links_for(req, route, q, &l);
         pki_render_root(j, &l);
         return;
     }
@@ -129,21 +134,28 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         error(resp, 404, j->indent, "Not found.");
         return;
     }
-    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db, req->pool) != APR_SUCCESS ||
-        pki_store_read_begin(db, req->pool) != APR_SUCCESS) {
+    if (!(db = req->acquire(req->acquire_ctx)) || pki_store_check(db, req->pool) != APR_SUCCESS) {
         unavailable(resp, j->indent, db);
         return;
     }
+    /* A hit needs only the generation (one statement); a miss reads it again inside the
+     * transaction that renders, so the entry is filed under its own snapshot. */
     if (req->cache && pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
         key = apr_psprintf(req->pool, "%pp\n%s\n%s\n%s\n%s\n%d", req->scope, req->base, req->prefix,
                            req->path, req->args ? req->args : "", j->indent);
         if (pki_cache_get(req->cache, req->pool, key, generation, &body, &len, &resp->etag)) {
             resp->body.data = (char *)body;
             resp->body.len = resp->body.cap = len;
-            pki_store_read_end(db);
             return;
         }
     }
+    if (pki_store_read_begin(db, req->pool) != APR_SUCCESS ||
+        (key && pki_store_generation(db, req->pool, &generation) != APR_SUCCESS)) {
+        pki_store_read_end(db);
+        unavailable(resp, j->indent, db);
+        return;
+    }
+    links_for(req, route, q, &l); /* only now: a cache hit needs none */
     if (route->detail) {
         get_detail(req, resp, j, &l, route, db);
     } else {

@@ -249,6 +249,10 @@ static int send_body(request_rec *r, const char *data, apr_size_t len, int with_
         APR_BRIGADE_INSERT_TAIL(
             bb, apr_bucket_pool_create(data, len, r->pool, r->connection->bucket_alloc));
     }
+    /* Flush now: left in the core output filter, a small response goes out only after the
+     * connection has made a round trip through the event MPM's listener (measured: half the
+     * throughput on 1 KB responses). */
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(r->connection->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
 }
