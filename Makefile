@@ -23,7 +23,7 @@ HEADERS   := $(wildcard mod_pkgindex/*.h)
 PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
-.PHONY: all build deps deps-test run test unit integration format format-check install clean
+.PHONY: all build deps deps-test run test unit integration format format-check install bench clean
 
 all: build
 build: $(B)/mod_pkgindex.so bin/pkgindex-import
@@ -80,6 +80,14 @@ integration: build
 test: deps-test
 	$(MAKE) build unit format-check
 	$(MAKE) integration
+
+# Not part of `make test`: minutes of wrk runs and a million-package dataset (cached).
+bench:
+	@scripts/install-deps bench
+	$(MAKE) build
+	bench/run-bench --rss 1000000
+	bench/run-bench --cache-size 0
+	bench/callgrind-request id slug list deep grid root 304
 
 format:
 	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
