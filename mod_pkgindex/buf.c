@@ -53,6 +53,21 @@ void pki_buf_printf(pki_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+void pki_buf_put_int(pki_buf *b, apr_int64_t v)
+{
+    char digits[24], *p = digits + sizeof(digits);
+    apr_uint64_t u = v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--p = '-';
+    }
+    pki_buf_put(b, p, digits + sizeof(digits) - p);
+}
+
 const char *pki_buf_cstr(pki_buf *b)
 {
     pki_buf_putc(b, '\0');

@@ -18,6 +18,9 @@ void pki_buf_init(pki_buf *b, apr_pool_t *pool, apr_size_t initial);
 void pki_buf_grow(pki_buf *b, apr_size_t need);
 void pki_buf_puts(pki_buf *b, const char *s);
 void pki_buf_printf(pki_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends V in decimal, as Python prints an int. */
+void pki_buf_put_int(pki_buf *b, apr_int64_t v);
+
 /* NUL-terminates without counting the NUL, so data can be used as a string. */
 const char *pki_buf_cstr(pki_buf *b);
 

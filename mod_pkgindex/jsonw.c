@@ -248,18 +248,8 @@ void pki_json_string(pki_json *j, const char *s)
 
 void pki_json_int(pki_json *j, apr_int64_t v)
 {
-    char tmp[24], *p = tmp + sizeof(tmp);
-    apr_uint64_t u = v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v;
-
     pki_json_value_begin(j);
-    do {
-        *--p = '0' + (char)(u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) {
-        *--p = '-';
-    }
-    pki_buf_put(j->out, p, tmp + sizeof(tmp) - p);
+    pki_buf_put_int(j->out, v);
 }
 
 void pki_json_bool(pki_json *j, int v)

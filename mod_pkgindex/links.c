@@ -40,18 +40,10 @@ void pki_links_init(pki_links *l, apr_pool_t *pool, const char *base, const char
 
 void pki_links_write_item(pki_json *j, const pki_links *l, pki_resource res, apr_int64_t id)
 {
-    char digits[24], *p = digits + sizeof(digits);
-    apr_uint64_t u = (apr_uint64_t)id;
-
-    do {
-        *--p = '0' + (char)(u % 10);
-        u /= 10;
-    } while (u);
-
     pki_json_value_begin(j);
     pki_buf_putc(j->out, '"');
     pki_buf_put(j->out, l->item_head[res], l->item_head_len[res]);
-    pki_buf_put(j->out, p, digits + sizeof(digits) - p);
+    pki_buf_put_int(j->out, id);
     pki_buf_put(j->out, l->item_tail, l->item_tail_len);
     pki_buf_putc(j->out, '"');
 }

@@ -123,6 +123,18 @@ static struct json_object *value(ctx *c, const char *key)
     return v;
 }
 
+/* A value that must be a JSON array (DRF's ListField/ManyRelatedField complaint otherwise). */
+static struct json_object *list_value(ctx *c, const char *key)
+{
+    struct json_object *v = value(c, key);
+
+    if (v && !json_object_is_type(v, json_type_array)) {
+        fail(c, key, "Expected a list of items.");
+        return NULL;
+    }
+    return v;
+}
+
 static apr_size_t utf8_chars(const char *s, apr_size_t n)
 {
     apr_size_t i, chars = 0;
@@ -275,17 +287,13 @@ static int get_link(ctx *c, const char *key, struct json_object *v, pki_resource
 
 static int get_links(ctx *c, const char *key, pki_resource res, pki_ids *out)
 {
-    struct json_object *v = value(c, key);
+    struct json_object *v = list_value(c, key);
     apr_int64_t *ids;
     apr_size_t i, j, n;
 
     out->ids = NULL;
     out->count = 0;
     if (!v) {
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_array)) {
-        fail(c, key, "Expected a list of items.");
         return 0;
     }
     n = json_object_array_length(v);
@@ -309,16 +317,12 @@ static int get_links(ctx *c, const char *key, pki_resource res, pki_ids *out)
 /* commits_over_52: integers, stored as compact JSON text. */
 static int get_commits(ctx *c, const char *key, const char **out)
 {
-    struct json_object *v = value(c, key);
+    struct json_object *v = list_value(c, key);
     pki_buf b;
     apr_size_t i, n;
 
     *out = "[]";
     if (!v) {
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_array)) {
-        fail(c, key, "Expected a list of items.");
         return 0;
     }
     n = json_object_array_length(v);
@@ -330,23 +334,10 @@ static int get_commits(ctx *c, const char *key, const char **out)
             fail(c, key, "A valid integer is required.");
             return 0;
         }
-        {
-            /* by hand: 52 numbers per package, a million packages */
-            char digits[24], *d = digits + sizeof(digits);
-            apr_int64_t v = json_object_get_int64(item);
-            apr_uint64_t u = v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v;
-            do {
-                *--d = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
-            if (v < 0) {
-                *--d = '-';
-            }
-            if (i) {
-                pki_buf_putc(&b, ',');
-            }
-            pki_buf_put(&b, d, digits + sizeof(digits) - d);
+        if (i) {
+            pki_buf_putc(&b, ',');
         }
+        pki_buf_put_int(&b, json_object_get_int64(item));
     }
     pki_buf_putc(&b, ']');
     *out = pki_buf_cstr(&b);
@@ -357,16 +348,12 @@ static int get_commits(ctx *c, const char *key, const char **out)
  * trim the API applies. */
 static int get_participants(ctx *c, const char *key, const char **out)
 {
-    struct json_object *v = value(c, key);
+    struct json_object *v = list_value(c, key);
     pki_buf b;
     apr_size_t i, n;
 
     *out = "";
     if (!v) {
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_array)) {
-        fail(c, key, "Expected a list of items.");
         return 0;
     }
     n = json_object_array_length(v);
