@@ -141,8 +141,11 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     /* A hit needs only the generation (one statement); a miss reads it again inside the
      * transaction that renders, so the entry is filed under its own snapshot. */
     if (req->cache && pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
-        key = apr_psprintf(req->pool, "%pp\n%s\n%s\n%s\n%s\n%d", req->scope, req->base, req->prefix,
-                           req->path, req->args ? req->args : "", j->indent);
+        /* everything that shapes the bytes: the database (scope), the settings, the URL */
+        key = apr_psprintf(
+            req->pool, "%pp %pp %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %d\n%s\n%s\n%s\n%s",
+            req->scope, req->settings->tz, req->settings->page_size, req->settings->max_limit,
+            j->indent, req->base, req->prefix, req->path, req->args ? req->args : "");
         if (pki_cache_get(req->cache, req->pool, key, generation, &body, &len, &resp->etag)) {
             resp->body.data = (char *)body;
             resp->body.len = resp->body.cap = len;

@@ -34,7 +34,7 @@ typedef struct pki_request {
     pki_db *(*acquire)(void *ctx);
     void *acquire_ctx;
     pki_cache *cache;  /* rendered responses of this process, or NULL */
-    const void *scope; /* what else shapes the bytes (the location's configuration) */
+    const void *scope; /* the database's identity for the cache (the virtual host) */
 } pki_request;
 
 typedef struct pki_response {

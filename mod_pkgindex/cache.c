@@ -11,6 +11,7 @@
 
 typedef struct entry {
     struct entry *prev, *next; /* most recently used first */
+    apr_int64_t generation;    /* the data it was rendered from */
     char *key;
     apr_size_t klen;
     char *body;
@@ -24,7 +25,6 @@ struct pki_cache {
     apr_pool_t *pool;
     entry *head, *tail;
     apr_size_t bytes, max_bytes;
-    apr_int64_t generation;
 };
 
 static apr_status_t destroy(void *data)
@@ -52,7 +52,6 @@ apr_status_t pki_cache_create(pki_cache **cache, apr_pool_t *pool, apr_size_t ma
     c->pool = pool;
     c->index = apr_hash_make(pool);
     c->max_bytes = max_bytes;
-    c->generation = -1;
     apr_pool_cleanup_register(pool, c, destroy, apr_pool_cleanup_null);
     *cache = c;
     return APR_SUCCESS;
@@ -94,18 +93,6 @@ static void evict(pki_cache *c, entry *e)
     free(e);
 }
 
-/* A newer generation makes every entry stale: drop them all. */
-static void advance(pki_cache *c, apr_int64_t generation)
-{
-    if (generation > c->generation) {
-        while (c->head) {
-            evict(c, c->head);
-        }
-        apr_hash_clear(c->index);
-        c->generation = generation;
-    }
-}
-
 int pki_cache_get(pki_cache *c, apr_pool_t *pool, const char *key, apr_int64_t generation,
                   const char **body, apr_size_t *len, const char **etag)
 {
@@ -113,9 +100,12 @@ int pki_cache_get(pki_cache *c, apr_pool_t *pool, const char *key, apr_int64_t g
     int hit = 0;
 
     apr_thread_mutex_lock(c->mu);
-    advance(c, generation);
-    if (generation == c->generation &&
-        (e = apr_hash_get(c->index, key, APR_HASH_KEY_STRING)) != NULL) {
+    e = apr_hash_get(c->index, key, APR_HASH_KEY_STRING);
+    if (e && e->generation != generation) {
+        evict(c, e); /* rendered from other data */
+        e = NULL;
+    }
+    if (e) {
         unlink_entry(c, e);
         push_front(c, e);
         *body = apr_pmemdup(pool, e->body, e->len);
@@ -131,7 +121,7 @@ void pki_cache_put(pki_cache *c, const char *key, apr_int64_t generation, const 
                    apr_size_t len, const char *etag)
 {
     apr_size_t klen = strlen(key), size = sizeof(entry) + klen + 1 + len;
-    entry *e;
+    entry *e, *old;
 
     if (!c->max_bytes || size > c->max_bytes / 8 || strlen(etag) >= sizeof(e->etag)) {
         return; /* one response may not crowd out the rest */
@@ -149,12 +139,15 @@ void pki_cache_put(pki_cache *c, const char *key, apr_int64_t generation, const 
     e->len = len;
     strcpy(e->etag, etag);
 
+    e->generation = generation;
     apr_thread_mutex_lock(c->mu);
-    advance(c, generation);
-    if (generation != c->generation || apr_hash_get(c->index, e->key, klen)) {
-        apr_thread_mutex_unlock(c->mu); /* an older snapshot, or another thread was first */
-        free(e);
-        return;
+    if ((old = apr_hash_get(c->index, e->key, klen)) != NULL) {
+        if (old->generation == generation) {
+            apr_thread_mutex_unlock(c->mu); /* another thread was first */
+            free(e);
+            return;
+        }
+        evict(c, old);
     }
     while (c->tail && c->bytes + size > c->max_bytes) {
         evict(c, c->tail);

@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-/* Rendered responses, kept per process and keyed by everything that shapes the bytes, valid
- * for one data generation (pkgindex_state.generation, which triggers move on every write by
- * anyone). A hit costs one tiny query and a copy instead of the queries and the rendering. */
+/* Rendered responses, kept per process and keyed by everything that shapes the bytes, each
+ * valid for the data generation it was rendered from (pkgindex_state.generation, a new random
+ * value on every write by anyone). A hit costs one tiny query and a copy instead of the
+ * queries and the rendering; an entry of another generation is dropped when met. */
 
 #ifndef PKI_CACHE_H
 #define PKI_CACHE_H
@@ -14,8 +15,7 @@ typedef struct pki_cache pki_cache;
 /* MAX_BYTES bounds the bodies and keys held (least recently used go first). */
 apr_status_t pki_cache_create(pki_cache **cache, apr_pool_t *pool, apr_size_t max_bytes);
 
-/* The body and ETag stored under KEY for GENERATION, copied into POOL; 0 when there is none.
- * A newer generation than the cache has seen empties it. */
+/* The body and ETag stored under KEY for GENERATION, copied into POOL; 0 when there is none. */
 int pki_cache_get(pki_cache *cache, apr_pool_t *pool, const char *key, apr_int64_t generation,
                   const char **body, apr_size_t *len, const char **etag);
 

@@ -309,7 +309,7 @@ static int handler(request_rec *r)
         req.acquire = acquire;
         req.acquire_ctx = r;
         req.cache = cache;
-        req.scope = conf;
+        req.scope = r->server; /* DBDParams are per virtual host */
         pki_api_handle(&req, &resp);
     }
 
@@ -332,6 +332,10 @@ static int handler(request_rec *r)
     if (resp.etag) {
         /* conditional requests: 304 for If-None-Match, 412 for a failed If-Match */
         apr_table_setn(r->headers_out, "ETag", resp.etag);
+        /* no Last-Modified: date preconditions do not apply (RFC 9110 13.1.3, 13.1.4), and
+         * httpd would compare them with the current time */
+        apr_table_unset(r->headers_in, "If-Modified-Since");
+        apr_table_unset(r->headers_in, "If-Unmodified-Since");
         rv = ap_meets_conditions(r);
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;

@@ -246,9 +246,9 @@ static native *native_of(pki_db *db)
     }
     /* registered after the driver's close, so it runs before it */
     apr_pool_userdata_set(n, NATIVE_KEY, native_cleanup, db->pool);
-    /* Pages through the OS's shared page cache instead of a read() into each connection's own
-     * small cache: a grid of 500 packages touches 500 pages of a large database. */
-    sqlite3_exec(n->conn, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
+    /* The driver retried a locked database; so do we, for a while, instead of a 503. (No
+     * mmap: a file truncated under it would crash the process with SIGBUS.) */
+    sqlite3_busy_timeout(n->conn, 1000);
     return n;
 }
 
@@ -1114,7 +1114,14 @@ apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool)
         " WHERE rn % 256 = 0 AND (SELECT checkpoint_version != version FROM pkgindex_count"
         " WHERE name = 'package_package');\n"
         "UPDATE pkgindex_count SET checkpoint_version = version"
-        " WHERE name = 'package_package';\n";
+        " WHERE name = 'package_package';\n"
+        /* counts made exact again, whatever other writers did (INSERT OR REPLACE fires no
+         * delete trigger) */
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package)"
+        " WHERE name = 'package_package';\n"
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid) WHERE name = 'grid_grid';\n"
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category)"
+        " WHERE name = 'package_category';\n";
 
     return pki_store_exec_script(db, pool, script);
 }

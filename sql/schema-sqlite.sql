@@ -6,6 +6,8 @@
 -- 'YYYY-MM-DD HH:MM:SS[.ffffff]'. Booleans are 0/1.
 
 PRAGMA journal_mode = WAL;
+-- One transaction: the counts below must not miss a concurrent writer's rows.
+BEGIN IMMEDIATE;
 
 CREATE TABLE IF NOT EXISTS package_category (
     id            INTEGER PRIMARY KEY,
@@ -84,9 +86,6 @@ CREATE TABLE IF NOT EXISTS pkgindex_count (
     version             INTEGER NOT NULL DEFAULT 0,
     checkpoint_version  INTEGER NOT NULL DEFAULT -1
 );
-INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_package', COUNT(*) FROM package_package;
-INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'grid_grid', COUNT(*) FROM grid_grid;
-INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_category', COUNT(*) FROM package_category;
 
 CREATE TRIGGER IF NOT EXISTS pkgindex_package_added AFTER INSERT ON package_package
 BEGIN UPDATE pkgindex_count SET n = n + 1, version = version + 1 WHERE name = 'package_package'; END;
@@ -100,6 +99,12 @@ CREATE TRIGGER IF NOT EXISTS pkgindex_category_added AFTER INSERT ON package_cat
 BEGIN UPDATE pkgindex_count SET n = n + 1, version = version + 1 WHERE name = 'package_category'; END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_category_removed AFTER DELETE ON package_category
 BEGIN UPDATE pkgindex_count SET n = n - 1, version = version + 1 WHERE name = 'package_category'; END;
+-- An id that changes moves the checkpoints as much as an insert does.
+CREATE TRIGGER IF NOT EXISTS pkgindex_package_renumbered AFTER UPDATE OF id ON package_package
+BEGIN UPDATE pkgindex_count SET version = version + 1 WHERE name = 'package_package'; END;
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_package', COUNT(*) FROM package_package;
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'grid_grid', COUNT(*) FROM grid_grid;
+INSERT OR IGNORE INTO pkgindex_count (name, n) SELECT 'package_category', COUNT(*) FROM package_category;
 
 -- Deep pages: OFFSET steps over every row it skips (offset 900,000 of a million packages is
 -- 900,000 steps). Every 256th package id in ascending order lets a page start be found with at
@@ -112,40 +117,44 @@ CREATE TABLE IF NOT EXISTS pkgindex_checkpoint (
     PRIMARY KEY (name, seq)
 ) WITHOUT ROWID;
 
--- The data generation: moves on every write to the API's tables, by any writer, so that
--- rendered responses cached in httpd's processes are used only while nothing changed.
+-- The data generation: a new random value on every write to the API's tables, by any writer,
+-- so that rendered responses cached in httpd's processes are used only while nothing changed.
+-- Random, not a counter: a restored backup or another copy of the database never comes back
+-- to a value that named other content.
 CREATE TABLE IF NOT EXISTS pkgindex_state (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     generation  INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO pkgindex_state (id, generation) VALUES (1, 1);
+INSERT OR IGNORE INTO pkgindex_state (id, generation) VALUES (1, random());
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_i AFTER INSERT ON package_package
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_u AFTER UPDATE ON package_package
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_package_d AFTER DELETE ON package_package
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_i AFTER INSERT ON package_version
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_u AFTER UPDATE ON package_version
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_version_d AFTER DELETE ON package_version
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_i AFTER INSERT ON grid_grid
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_u AFTER UPDATE ON grid_grid
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_grid_d AFTER DELETE ON grid_grid
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_i AFTER INSERT ON grid_gridpackage
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_u AFTER UPDATE ON grid_gridpackage
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_member_d AFTER DELETE ON grid_gridpackage
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_i AFTER INSERT ON package_category
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_u AFTER UPDATE ON package_category
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_d AFTER DELETE ON package_category
-BEGIN UPDATE pkgindex_state SET generation = generation + 1; END;
+BEGIN UPDATE pkgindex_state SET generation = random(); END;
+
+COMMIT;

@@ -113,8 +113,8 @@ class Response(NamedTuple):
 class Server:
     """One httpd started by bin/pkgindex-serve, owned by pid.
 
-    Server(db_path, conf_text).start() writes conf_text to an extra config
-    file, runs `pkgindex-serve --port P --db sqlite3:DB --conf EXTRA
+    Server(db_path, conf_text).start() writes conf_text (with @PORT@ replaced
+    by the port) to an extra config file, runs `pkgindex-serve --port P --db sqlite3:DB --conf EXTRA
     --rundir WORKDIR/run` and waits until the port accepts connections.
     """
 
@@ -131,7 +131,7 @@ class Server:
         self.port = free_port()
         extra = os.path.join(self.workdir, "extra.conf")
         with open(extra, "w", encoding="utf-8") as f:
-            f.write(self.conf + "\n")
+            f.write(self.conf.replace("@PORT@", str(self.port)) + "\n")
         cmd = [SERVE, "--port", str(self.port), "--db", f"sqlite3:{self.db}", "--conf", extra,
                "--rundir", self.rundir]
         if self.module:
