@@ -10,6 +10,7 @@
 #include "negotiate.h"
 #include "query.h"
 #include "render.h"
+#include "render_html.h"
 #include "route.h"
 
 #define JSON_TYPE "application/json"
@@ -31,6 +32,48 @@ static void unavailable(pki_response *resp, int indent, const pki_db *db)
     resp->log = db && db->error ? db->error : "no database connection";
     error(resp, 503, indent, "Service temporarily unavailable, try again later.");
     resp->retry_after = 1;
+}
+
+/* The browsable page's numbered links, as DRF shows them: the first and last pages, and two
+ * on each side of the current one, with gaps between. */
+static apr_array_header_t *page_links(const pki_request *req, const pki_links *l,
+                                      const pki_route *route, const pki_query *q,
+                                      const pki_page_params *pp, apr_int64_t count,
+                                      const char *limit)
+{
+    apr_array_header_t *out = apr_array_make(req->pool, 8, sizeof(pki_html_page_link));
+    apr_int64_t pages, current, k, last = 0;
+
+    if (count <= pp->limit || pp->offset >= APR_INT64_MAX / 2) {
+        return out;
+    }
+    pages = (count + pp->limit - 1) / pp->limit;
+    current = pp->offset / pp->limit + 1;
+    if (pp->offset % pp->limit) {
+        current++; /* between pages: DRF counts the partial one */
+    }
+    for (k = 1; k <= pages; k++) {
+        pki_html_page_link *pl;
+        if (k != 1 && k != pages && (k < current - 2 || k > current + 2)) {
+            continue;
+        }
+        if (last && k != last + 1) {
+            pl = apr_array_push(out);
+            pl->number = 0;
+            pl->url = NULL;
+            pl->current = 0;
+        }
+        pl = apr_array_push(out);
+        pl->number = k;
+        pl->current = k == current;
+        pl->url = pki_links_page(
+            l, route->resource,
+            pki_query_page_link(
+                req->pool, q, limit,
+                k == 1 ? NULL : apr_psprintf(req->pool, "%" APR_INT64_T_FMT, (k - 1) * pp->limit)));
+        last = k;
+    }
+    return out;
 }
 
 static void get_list(const pki_request *req, pki_response *resp, pki_json *j, const pki_links *l,
@@ -62,6 +105,11 @@ static void get_list(const pki_request *req, pki_response *resp, pki_json *j, co
             pki_links_page(l, route->resource, pki_query_page_link(req->pool, q, limit, offset));
     }
     pki_render_page(j, l, req->settings->tz, route->resource, &page, next, previous);
+    if (resp->html) {
+        resp->next = next;
+        resp->previous = previous;
+        resp->pages = page_links(req, l, route, q, &pp, page.count, limit);
+    }
 }
 
 static void get_detail(const pki_request *req, pki_response *resp, pki_json *j, const pki_links *l,
@@ -140,7 +188,8 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     }
     /* A hit needs only the generation (one statement); a miss reads it again inside the
      * transaction that renders, so the entry is filed under its own snapshot. */
-    if (req->cache && pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
+    if (req->cache && !resp->html &&
+        pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
         /* everything that shapes the bytes: the database (scope), the settings, the URL */
         key = apr_psprintf(
             req->pool, "%pp %pp %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %d\n%s\n%s\n%s\n%s",
@@ -266,6 +315,58 @@ static const char *format_param(const pki_query *q)
     return NULL;
 }
 
+/* The query string with ?format= set to VALUE (other parameters kept, re-encoded). */
+static const char *with_format(const pki_request *req, const pki_query *q, const char *value)
+{
+    const pki_param *p = (const pki_param *)q->params->elts;
+    const char *out = "";
+    int i;
+
+    for (i = 0; i < q->params->nelts; i++) {
+        if (strcmp(p[i].key, "format") != 0) {
+            out = apr_pstrcat(req->pool, out, *out ? "&" : "",
+                              pki_query_quote_plus(req->pool, p[i].key), "=",
+                              pki_query_quote_plus(req->pool, p[i].val), NULL);
+        }
+    }
+    return apr_pstrcat(req->pool, out, *out ? "&" : "", "format=", value, NULL);
+}
+
+static void wrap_html(const pki_request *req, pki_response *resp, const pki_route *route,
+                      const pki_query *q)
+{
+    pki_html_page page;
+    pki_buf options, html;
+    pki_json oj;
+
+    pki_buf_init(&options, req->pool, 512);
+    pki_json_init(&oj, &options, 4);
+    pki_render_options(&oj, route->resource, route->detail);
+    memset(&page, 0, sizeof(page));
+    page.name = pki_view_name(route->resource, route->detail);
+    page.description = pki_view_description(route->resource);
+    /* a HEAD answers with the GET's headers, Content-Length included: the same page */
+    page.method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    page.target = apr_pstrcat(req->pool, req->prefix, req->path, req->args ? "?" : "",
+                              req->args ? req->args : "", NULL);
+    page.status = resp->status;
+    page.allow = "GET, HEAD, OPTIONS";
+    page.json = resp->body.data;
+    page.json_len = resp->body.len;
+    page.options_json = pki_buf_cstr(&options);
+    page.json_url =
+        apr_pstrcat(req->pool, req->prefix, req->path, "?", with_format(req, q, "json"), NULL);
+    page.root_url = req->prefix;
+    page.previous = resp->previous;
+    page.next = resp->next;
+    page.pages = resp->pages;
+    pki_buf_init(&html, req->pool, resp->body.len * 2 + 4096);
+    pki_render_html(&html, &page);
+    resp->body = html;
+    resp->content_type = "text/html; charset=utf-8";
+    resp->etag = NULL; /* made again from the page */
+}
+
 void pki_api_handle(const pki_request *req, pki_response *resp)
 {
     pki_route route;
@@ -280,6 +381,9 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     resp->retry_after = 0;
     resp->log = NULL;
     resp->etag = NULL;
+    resp->html = 0;
+    resp->next = resp->previous = NULL;
+    resp->pages = NULL;
     /* a list page of packages is ~20 KB: no growing */
     pki_buf_init(&resp->body, req->pool, 32768);
 
@@ -317,22 +421,22 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
         error(resp, 406, 0, "Could not satisfy the request Accept header.");
         return;
     }
-    if (acc.renderer != PKI_RENDER_JSON) {
-        /* The browsable HTML renderer is not part of this build: nothing else is acceptable. */
-        error(resp, 406, 0, "Could not satisfy the request Accept header.");
-        return;
-    }
-
-    pki_json_init(&j, &resp->body, acc.indent);
+    /* The browsable page holds the JSON indented by 4, then wraps it. */
+    resp->html = acc.renderer == PKI_RENDER_API;
+    pki_json_init(&j, &resp->body, resp->html ? 4 : acc.indent);
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
         get(req, resp, &j, &route, &q);
-        if (resp->status == 200 && !resp->etag) {
-            resp->etag = pki_etag(req->pool, resp->body.data, resp->body.len);
-        }
     } else if (strcmp(req->method, "OPTIONS") == 0) {
         pki_render_options(&j, route.resource, route.detail);
     } else {
-        error(resp, 405, acc.indent,
+        error(resp, 405, j.indent,
               apr_pstrcat(req->pool, "Method \"", req->method, "\" not allowed.", NULL));
+    }
+    if (resp->html) {
+        wrap_html(req, resp, &route, &q);
+    }
+    if (resp->status == 200 && !resp->etag &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+        resp->etag = pki_etag(req->pool, resp->body.data, resp->body.len);
     }
 }

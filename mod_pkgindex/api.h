@@ -8,6 +8,8 @@
 
 #include <apr_pools.h>
 
+#include <apr_tables.h>
+
 #include "buf.h"
 #include "cache.h"
 #include "store.h"
@@ -44,6 +46,10 @@ typedef struct pki_response {
     int retry_after;          /* seconds, for 503; 0: none */
     const char *log;          /* what went wrong, for the error log; NULL: nothing */
     const char *etag;         /* a strong ETag of a 200's body, or NULL */
+    /* for the browsable page: a list's links and position (html set before rendering) */
+    int html;
+    const char *next, *previous;
+    apr_array_header_t *pages; /* pki_html_page_link */
     pki_buf body;
 } pki_response;
 

@@ -47,10 +47,7 @@ def params():
         cid = case_id(case)
         assert cid not in seen, f"duplicate case id {cid!r}"
         seen.add(cid)
-        marks = []
-        if case.get("content_type", "").startswith("text/html"):
-            marks.append(pytest.mark.xfail(reason="HTML renderer: issue 5", strict=False))
-        yield pytest.param(case, id=cid, marks=marks)
+        yield pytest.param(case, id=cid)
 
 
 @pytest.mark.parametrize("case", params())

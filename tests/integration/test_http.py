@@ -183,13 +183,12 @@ def test_root_body(conformance_server):
                          b'"categories":"https://djangopackages.org/api/v4/categories/"}')
 
 
-def test_html_not_served_yet(conformance_server):
-    """Until the browsable API lands (issue 5), HTML requests are not acceptable."""
+def test_html_pages_carry_the_api_headers(conformance_server):
     for path, headers in (("/api/v4/?format=api", {}), ("/api/v4/.api", {}),
                           ("/api/v4/", {"Accept": "text/html"})):
         resp = conformance_server.request("GET", path, headers=headers)
-        assert resp.status == 406
-        assert_api_headers(resp)
+        assert resp.status == 200
+        assert_api_headers(resp, "text/html; charset=utf-8")
 
 
 def test_outside_prefix_is_not_ours(conformance_server):

@@ -1,0 +1,148 @@
+"""The browsable API (issue 5, server side): what a browser gets for every route.
+
+The page's response block must read exactly `GET <path>` / `HTTP 200 OK` / the headers /
+a blank line / the JSON indented by 4, with every http(s) URL in it a link; data is
+HTML-escaped; lists have pagination controls.
+"""
+
+import html.parser
+import json
+import os
+
+import pytest
+
+import helpers
+
+REAL = helpers.read_jsonl(os.path.join(helpers.DATA, "real-packages.jsonl"))
+
+
+class Page(html.parser.HTMLParser):
+    """The visible text of the response block, its links, and the page's other links."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.block, self.links, self.nav, self.title, self.h1 = "", [], [], "", ""
+        self._in_block = self._in_a = self._in_h1 = self._in_title = False
+        self._depth = 0
+        self.scripts = 0
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and attrs.get("class") == "response":
+            self._in_block = True
+        if tag == "script":
+            self.scripts += 1
+        if tag == "a":
+            (self.links if self._in_block else self.nav).append(attrs.get("href"))
+        self._in_h1 = self._in_h1 or tag == "h1"
+        self._in_title = self._in_title or tag == "title"
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._in_block:
+            self._in_block = False
+        if tag == "h1":
+            self._in_h1 = False
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_block:
+            self.block += data
+        if self._in_h1:
+            self.h1 += data
+        if self._in_title:
+            self.title += data
+
+
+def indented(obj):
+    return json.dumps(obj, ensure_ascii=False, indent=4, separators=(",", ": "))
+
+
+@pytest.mark.parametrize("rec", [r for r in REAL if r["request"].endswith("?format=api")],
+                         ids=lambda r: r["request"])
+def test_real_record_page_block(real_server, rec):
+    path = rec["request"].split(" ", 1)[1]
+    resp = real_server.request("GET", path)
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS" and resp.headers["Vary"] == "Accept"
+    page = Page(resp.body.decode())
+    expected = (f"GET {path}\nHTTP 200 OK\nAllow: GET, HEAD, OPTIONS\n"
+                f"Content-Type: application/json\nVary: Accept\n\n{indented(rec['json'])}")
+    assert page.block == expected
+    assert page.h1 == "Package Instance"
+    urls = [rec["json"]["category"]] + rec["json"]["grids"]
+    assert all(u in page.links for u in urls)
+    assert all(u.endswith("?format=api") for u in urls)
+    assert page.scripts == 0
+
+
+@pytest.mark.parametrize("path,headers,name", [
+    ("/api/v4/", {"Accept": "text/html"}, "Api Root"),
+    ("/api/v4/.api", {}, "Api Root"),
+    ("/api/v4/packages/?format=api", {}, "Package List"),
+    ("/api/v4/grids/1/", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, "Grid Instance"),
+    ("/api/v4/categories/", {"Accept": "text/*"}, "Category List"),
+    ("/api/v4/packages/424242/?format=api", {}, "Package Instance"),
+])
+def test_every_route_has_a_page(conformance_server, path, headers, name):
+    resp = conformance_server.request("GET", path, headers=headers)
+    page = Page(resp.body.decode())
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.h1 == name and name in page.title
+    status = "404 Not Found" if "424242" in path else "200 OK"
+    assert page.block.split("\n")[1] == f"HTTP {status}"
+    body = json.loads(page.block.split("\n\n", 1)[1])
+    assert isinstance(body, dict)
+    head = conformance_server.request("HEAD", path, headers=headers)
+    assert head.status == resp.status and head.body == b""
+    assert head.headers["Content-Length"] == str(len(resp.body))
+
+
+def test_list_pagination_and_format_switch(conformance_server):
+    resp = conformance_server.request("GET", "/api/v4/packages/?format=api&limit=5&offset=10&x=1")
+    page = Page(resp.body.decode())
+    nav = [u for u in page.nav if u and "offset" in u or (u and "limit=5" in u)]
+    assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=5&x=1" in page.nav
+    assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=15&x=1" in page.nav
+    assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&x=1" in page.nav  # page 1
+    assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=40&x=1" in page.nav
+    assert "/api/v4/packages/?limit=5&offset=10&x=1&format=json" in page.nav
+    assert nav
+    assert b'<span class="current">3</span>' in resp.body
+    # the JSON page it switches to
+    fmt = conformance_server.request("GET", "/api/v4/packages/?limit=5&offset=10&x=1&format=json")
+    assert fmt.headers["Content-Type"] == "application/json"
+
+
+def test_options_metadata_on_the_page(conformance_server):
+    resp = conformance_server.request("GET", "/api/v4/grids/?format=api")
+    assert b"<summary>OPTIONS</summary>" in resp.body
+    assert b"&quot;name&quot;: &quot;Grid List&quot;" in resp.body
+
+
+def test_escaping_and_no_javascript_links(module_so, tmp_path):
+    workdir = helpers.make_www_tmpdir("pkgindex-html-")
+    try:
+        os.mkdir(os.path.join(workdir, "db"), 0o755)
+        cats = helpers.read_jsonl(os.path.join(helpers.CONFORMANCE, "categories.jsonl"))
+        pkg = helpers.read_jsonl(os.path.join(helpers.CONFORMANCE, "packages.jsonl"))[0]
+        pkg = dict(pkg, grids=[], repo_description="<script>alert(1)</script> & \"q\" 'a'",
+                   documentation_url="javascript:alert(1)", repo_url="https://x.example/a?b=1&c=<2>")
+        src = os.path.join(workdir, "in.jsonl")
+        with open(src, "w") as f:
+            for o in cats + [pkg]:
+                f.write(json.dumps(o) + "\n")
+        db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+        with helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so) as srv:
+            resp = srv.request("GET", f"/api/v4/packages/{pkg['id']}/?format=api")
+            text = resp.body.decode()
+            assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+            page = Page(text)
+            assert json.loads(page.block.split("\n\n", 1)[1])["repo_description"] == pkg["repo_description"]
+            assert not any(u and u.startswith("javascript:") for u in page.links)
+            assert "https://x.example/a?b=1&c=<2>" in page.links  # escaped in the attribute, intact here
+    finally:
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
