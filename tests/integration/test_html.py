@@ -146,3 +146,20 @@ def test_escaping_and_no_javascript_links(module_so, tmp_path):
     finally:
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("path", ["/api/v4/?format=api", "/api/v4/packages/?format=api&limit=3&offset=6",
+                                  "/api/v4/grids/1/?format=api", "/api/v4/categories/77/?format=api"])
+def test_pages_are_valid_html5(conformance_server, path):
+    """html5lib's strict parser raises on any HTML5 parse error."""
+    import html5lib
+    html5lib.HTMLParser(strict=True).parse(conformance_server.request("GET", path).body)
+
+
+def test_conditional_requests_on_pages(conformance_server):
+    first = conformance_server.request("GET", "/api/v4/grids/2/?format=api")
+    etag = first.headers["ETag"]
+    json_etag = conformance_server.request("GET", "/api/v4/grids/2/?format=json").headers["ETag"]
+    assert etag != json_etag  # another representation, another tag
+    again = conformance_server.request("GET", "/api/v4/grids/2/?format=api", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
