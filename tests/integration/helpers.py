@@ -7,6 +7,7 @@ adds only `Host` and `Accept-Encoding: identity` (and `Content-Length` with a
 body): the tests decide every other header.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -110,6 +111,17 @@ class Response(NamedTuple):
     body: bytes
 
 
+_started = []
+
+
+@atexit.register
+def _stop_all():
+    """A failed or interrupted run must not leave httpds behind (they run in their own
+    sessions, so nothing else would stop them)."""
+    for server in _started:
+        server.stop()
+
+
 class Server:
     """One httpd started by bin/pkgindex-serve, owned by pid.
 
@@ -137,6 +149,7 @@ class Server:
         if self.module:
             cmd += ["--module", self.module]
         self.serve_log = os.path.join(self.workdir, "serve.log")
+        _started.append(self)
         with open(self.serve_log, "wb") as log:
             # Own session: if SIGTERM is not enough, stop() can kill httpd's children too.
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,

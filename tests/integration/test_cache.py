@@ -74,8 +74,8 @@ def test_keyed_by_host_format_and_indent(server):
 
 def test_no_cache_gives_the_same_bytes(module_so, conformance_inputs):
     workdir = helpers.make_www_tmpdir("pkgindex-nocache-")
+    servers = []
     try:
-        servers = []
         for name, conf in (("plain", "PkgIndexCacheSize 0"), ("cached", "PkgIndexCacheSize 64K")):
             os.makedirs(os.path.join(workdir, name, "db"), 0o755)
             os.chmod(os.path.join(workdir, name), 0o755)
@@ -90,9 +90,9 @@ def test_no_cache_gives_the_same_bytes(module_so, conformance_inputs):
                     f"/api/v4/packages/?limit=10&offset={o}" for o in range(0, 45, 3)]:
                 want, got = plain.request("GET", path), cached.request("GET", path)
                 assert got.body == want.body and got.headers["ETag"] == want.headers["ETag"]
-        for s in servers:
-            s.stop()
     finally:
+        for srv in servers:
+            srv.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
