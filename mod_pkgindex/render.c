@@ -31,17 +31,23 @@ static void write_string_or_null(pki_json *j, const char *s)
     }
 }
 
-/* Scans "[int, int, ...]" (any JSON whitespace); returns 1 when S is exactly that shape. */
-static int is_int_array(const char *p)
+/* What commits_over_52w text is: */
+#define NOT_INTS  0 /* anything but an array of integers */
+#define INTS      1 /* "[int, int, ...]" with JSON whitespace, leading zeros or "-0" */
+#define CANONICAL 2 /* exactly the bytes json.dumps writes: "[n,n,...]" */
+
+static int int_array_shape(const char *p)
 {
-    int items = 0;
+    int items = 0, canonical = 1;
 
 #define SKIP_WS()                                                                                  \
-    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')                                    \
-    p++
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {                                  \
+        p++;                                                                                       \
+        canonical = 0;                                                                             \
+    }
     SKIP_WS();
     if (*p++ != '[') {
-        return 0;
+        return NOT_INTS;
     }
     for (;;) {
         int digits = 0;
@@ -52,14 +58,16 @@ static int is_int_array(const char *p)
         }
         if (*p == '-') {
             p++;
+            canonical &= *p != '0'; /* "-0" */
         }
+        canonical &= !(*p == '0' && p[1] >= '0' && p[1] <= '9'); /* a leading zero */
         while (*p >= '0' && *p <= '9' && digits < 19) {
             p++;
             digits++;
         }
         SKIP_WS();
         if (!digits || (*p != ',' && *p != ']')) {
-            return 0;
+            return NOT_INTS;
         }
         items++;
         if (*p++ == ']') {
@@ -68,38 +76,7 @@ static int is_int_array(const char *p)
     }
     SKIP_WS();
 #undef SKIP_WS
-    return *p == '\0';
-}
-
-/* The length of S when it is exactly "[n,n,...]" with no spaces, leading zeros or "-0" (the
- * bytes json.dumps writes), else 0. S has passed is_int_array. */
-static apr_size_t canonical_compact(const char *s)
-{
-    const char *p = s;
-
-    if (*p++ != '[') {
-        return 0;
-    }
-    while (*p != ']') {
-        if (*p == '-') {
-            p++;
-            if (*p == '0') {
-                return 0; /* "-0" or "-01" */
-            }
-        }
-        if (*p == '0' && p[1] >= '0' && p[1] <= '9') {
-            return 0;
-        }
-        while (*p >= '0' && *p <= '9') {
-            p++;
-        }
-        if (*p == ',') {
-            p++;
-        } else if (*p != ']') {
-            return 0;
-        }
-    }
-    return p[1] == '\0' ? (apr_size_t)(p + 1 - s) : 0;
+    return *p != '\0' ? NOT_INTS : canonical ? CANONICAL : INTS;
 }
 
 /* commits_over_52w: a JSON array of integers (the spec's type), written compactly. Text of
@@ -108,16 +85,16 @@ static apr_size_t canonical_compact(const char *s)
  * path that sees 52 of them per package. */
 static void write_commits(pki_json *j, const char *s)
 {
-    apr_size_t n;
+    int shape = int_array_shape(s);
 
     /* What the importer stores is already Python's compact form: copy it whole. */
-    if (!j->indent && is_int_array(s) && (n = canonical_compact(s)) > 0) {
+    if (shape == CANONICAL && !j->indent) {
         pki_json_value_begin(j);
-        pki_buf_put(j->out, s, n);
+        pki_buf_puts(j->out, s);
         return;
     }
     pki_json_array_begin(j);
-    if (is_int_array(s)) {
+    if (shape != NOT_INTS) {
         s = strchr(s, '[') + 1;
         for (;;) {
             const char *digits;
@@ -137,14 +114,7 @@ static void write_commits(pki_json *j, const char *s)
             }
             for (digits = s; *s >= '0' && *s <= '9'; s++) {
             }
-            if (!j->indent) {
-                /* compact: the separators are known, skip the writer's bookkeeping */
-                if (j->count[j->depth]++) {
-                    pki_buf_putc(j->out, ',');
-                }
-            } else {
-                pki_json_value_begin(j);
-            }
+            pki_json_value_begin(j);
             if (neg && !(s - digits == 1 && *digits == '0')) {
                 pki_buf_putc(j->out, '-');
             }

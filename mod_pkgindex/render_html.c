@@ -4,7 +4,7 @@
 
 #include "render_html.h"
 
-void pki_html_escape(pki_buf *out, const char *s, apr_size_t n)
+static void html_escape(pki_buf *out, const char *s, apr_size_t n)
 {
     const char *end = s + n, *run = s;
 
@@ -38,10 +38,10 @@ void pki_html_escape(pki_buf *out, const char *s, apr_size_t n)
 
 static void esc(pki_buf *out, const char *s)
 {
-    pki_html_escape(out, s, strlen(s));
+    html_escape(out, s, strlen(s));
 }
 
-const char *pki_status_reason(int status)
+static const char *status_reason(int status)
 {
     switch (status) {
     case 200:
@@ -95,18 +95,18 @@ static void write_json(pki_buf *out, const char *s, apr_size_t n)
         if ((len > 7 && strncmp(content, "http://", 7) == 0) ||
             (len > 8 && strncmp(content, "https://", 8) == 0)) {
             if (!memchr(content, '\\', len)) {
-                pki_html_escape(out, run, s - run);
+                html_escape(out, run, s - run);
                 pki_buf_puts(out, "<a href=\"");
-                pki_html_escape(out, content, len);
+                html_escape(out, content, len);
                 pki_buf_puts(out, "\" rel=\"nofollow\">");
-                pki_html_escape(out, s, q + 1 - s);
+                html_escape(out, s, q + 1 - s);
                 pki_buf_puts(out, "</a>");
                 run = q + 1;
             }
         }
         s = q + 1;
     }
-    pki_html_escape(out, run, end - run);
+    html_escape(out, run, end - run);
 }
 
 static const char style[] =
@@ -190,7 +190,7 @@ void pki_render_html(pki_buf *out, const pki_html_page *p)
         const char *e = strstr(d, "\n\n");
         apr_size_t n = e ? (apr_size_t)(e - d) : strlen(d);
         pki_buf_puts(out, "<p>");
-        pki_html_escape(out, d, n);
+        html_escape(out, d, n);
         pki_buf_puts(out, "</p>");
         d += n;
         while (*d == '\n') {
@@ -203,7 +203,7 @@ void pki_render_html(pki_buf *out, const pki_html_page *p)
     esc(out, p->method);
     pki_buf_puts(out, "</b> ");
     esc(out, p->target);
-    pki_buf_printf(out, "\n<b>HTTP %d %s</b>\n", p->status, pki_status_reason(p->status));
+    pki_buf_printf(out, "\n<b>HTTP %d %s</b>\n", p->status, status_reason(p->status));
     pki_buf_puts(out, "<b>Allow:</b> ");
     esc(out, p->allow);
     pki_buf_puts(out, "\n<b>Content-Type:</b> application/json\n<b>Vary:</b> Accept\n\n</span>");

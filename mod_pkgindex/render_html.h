@@ -35,10 +35,4 @@ typedef struct pki_html_page {
 
 void pki_render_html(pki_buf *out, const pki_html_page *page);
 
-/* Appends S HTML-escaped (&, <, >, ", '). */
-void pki_html_escape(pki_buf *out, const char *s, apr_size_t n);
-
-/* The reason phrase of STATUS ("OK", "Not Found"). */
-const char *pki_status_reason(int status);
-
 #endif

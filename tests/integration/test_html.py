@@ -8,6 +8,7 @@ HTML-escaped; lists have pagination controls.
 import html.parser
 import json
 import os
+import shutil
 
 import pytest
 
@@ -103,13 +104,11 @@ def test_every_route_has_a_page(conformance_server, path, headers, name):
 def test_list_pagination_and_format_switch(conformance_server):
     resp = conformance_server.request("GET", "/api/v4/packages/?format=api&limit=5&offset=10&x=1")
     page = Page(resp.body.decode())
-    nav = [u for u in page.nav if u and "offset" in u or (u and "limit=5" in u)]
     assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=5&x=1" in page.nav
     assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=15&x=1" in page.nav
     assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&x=1" in page.nav  # page 1
     assert "https://djangopackages.org/api/v4/packages/?format=api&limit=5&offset=40&x=1" in page.nav
     assert "/api/v4/packages/?limit=5&offset=10&x=1&format=json" in page.nav
-    assert nav
     assert b'<span class="current">3</span>' in resp.body
     # the JSON page it switches to
     fmt = conformance_server.request("GET", "/api/v4/packages/?limit=5&offset=10&x=1&format=json")
@@ -122,7 +121,7 @@ def test_options_metadata_on_the_page(conformance_server):
     assert b"&quot;name&quot;: &quot;Grid List&quot;" in resp.body
 
 
-def test_escaping_and_no_javascript_links(module_so, tmp_path):
+def test_escaping_and_no_javascript_links(module_so):
     workdir = helpers.make_www_tmpdir("pkgindex-html-")
     try:
         os.mkdir(os.path.join(workdir, "db"), 0o755)
@@ -144,7 +143,6 @@ def test_escaping_and_no_javascript_links(module_so, tmp_path):
             assert not any(u and u.startswith("javascript:") for u in page.links)
             assert "https://x.example/a?b=1&c=<2>" in page.links  # escaped in the attribute, intact here
     finally:
-        import shutil
         shutil.rmtree(workdir, ignore_errors=True)
 
 
