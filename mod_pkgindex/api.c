@@ -15,6 +15,24 @@
 
 #define JSON_TYPE "application/json"
 
+/* Every field of RESP to its default: a 200 JSON answer with an empty body of CAP bytes. */
+static void init_response(pki_response *resp, apr_pool_t *pool, apr_size_t cap)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->status = 200;
+    resp->content_type = JSON_TYPE;
+    pki_buf_init(&resp->body, pool, cap);
+}
+
+void pki_api_append_slash(apr_pool_t *pool, const char *path, const char *args, pki_response *resp)
+{
+    /* Django's APPEND_SLASH: a relative Location, the query kept, an empty body. */
+    init_response(resp, pool, 1);
+    resp->status = 301;
+    resp->content_type = "text/html; charset=utf-8";
+    resp->location = pki_append_slash_location(pool, path, args);
+}
+
 /* Answers {"detail": TEXT} with STATUS, compact or indented as negotiated. */
 static void error(pki_response *resp, int status, int indent, const char *detail)
 {
@@ -250,11 +268,7 @@ void pki_api_error(apr_pool_t *pool, int status, const char *reason, pki_respons
         detail = apr_pstrcat(pool, reason && *reason ? reason : "Error", ".", NULL);
         break;
     }
-    resp->location = NULL;
-    resp->retry_after = 0;
-    resp->log = NULL;
-    resp->etag = NULL;
-    pki_buf_init(&resp->body, pool, 64);
+    init_response(resp, pool, 64);
     error(resp, status, 0, detail);
 }
 
@@ -375,29 +389,17 @@ void pki_api_handle(const pki_request *req, pki_response *resp)
     pki_json j;
     const char *format;
 
-    resp->status = 200;
-    resp->content_type = JSON_TYPE;
-    resp->location = NULL;
-    resp->retry_after = 0;
-    resp->log = NULL;
-    resp->etag = NULL;
-    resp->html = 0;
-    resp->next = resp->previous = NULL;
-    resp->pages = NULL;
     /* a list page of packages is ~20 KB: no growing */
-    pki_buf_init(&resp->body, req->pool, 32768);
+    init_response(resp, req->pool, 32768);
 
     switch (pki_route_match(req->pool, req->path, &route)) {
     case PKI_ROUTE_OK:
         break;
     case PKI_ROUTE_REDIRECT:
-        /* Django's APPEND_SLASH: a relative Location, the query kept, an empty body. */
-        resp->status = 301;
-        resp->content_type = "text/html; charset=utf-8";
-        resp->location = pki_append_slash_location(
+        pki_api_append_slash(
             req->pool,
             apr_pstrcat(req->pool, req->prefix, pki_route_unquote(req->pool, req->path), NULL),
-            req->args);
+            req->args, resp);
         return;
     default:
         error(resp, 404, 0, "Not found.");

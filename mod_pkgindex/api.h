@@ -55,6 +55,9 @@ typedef struct pki_response {
 
 void pki_api_handle(const pki_request *req, pki_response *resp);
 
+/* Answers the 301 of Django's APPEND_SLASH for PATH (decoded, without its slash). */
+void pki_api_append_slash(apr_pool_t *pool, const char *path, const char *args, pki_response *resp);
+
 /* Django's APPEND_SLASH Location: the decoded PATH re-escaped (escape_uri_path) with '/'
  * added, and the raw ARGS through iri_to_uri when there are any. Relative, as Django's. */
 const char *pki_append_slash_location(apr_pool_t *pool, const char *path, const char *args);

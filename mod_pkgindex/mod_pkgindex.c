@@ -287,15 +287,9 @@ static int handler(request_rec *r)
         pki_api_error(r->pool, status, line && strlen(line) > 4 ? line + 4 : NULL, &resp);
     } else if (claim->bare) {
         /* "/api/v4" is the root without its slash: APPEND_SLASH, as for every route. */
-        resp.status = HTTP_MOVED_PERMANENTLY;
-        resp.content_type = "text/html; charset=utf-8";
-        resp.location = pki_append_slash_location(
-            r->pool, apr_pstrndup(r->pool, claim->prefix, strlen(claim->prefix) - 1), r->args);
-        resp.retry_after = 0;
-        resp.log = NULL;
-        resp.etag = NULL;
-        resp.body.len = 0;
-        resp.body.data = NULL;
+        pki_api_append_slash(r->pool,
+                             apr_pstrndup(r->pool, claim->prefix, strlen(claim->prefix) - 1),
+                             r->args, &resp);
     } else {
         pki_config_settings(conf, &settings);
         req.pool = r->pool;
@@ -329,6 +323,9 @@ static int handler(request_rec *r)
     if (resp.content_type) {
         ap_set_content_type(r, resp.content_type);
     }
+    /* whatever mod_mime may have concluded: the API's answers have neither */
+    r->content_languages = NULL;
+    r->content_encoding = NULL;
     if (resp.etag) {
         /* conditional requests: 304 for If-None-Match, 412 for a failed If-Match */
         apr_table_setn(r->headers_out, "ETag", resp.etag);
@@ -339,8 +336,6 @@ static int handler(request_rec *r)
         rv = ap_meets_conditions(r);
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;
-            r->content_languages = NULL;
-            r->content_encoding = NULL;
             return send_body(r, NULL, 0, 0);
         }
         if (rv != OK) {
@@ -349,8 +344,6 @@ static int handler(request_rec *r)
             r->status = resp.status;
         }
     }
-    r->content_languages = NULL;
-    r->content_encoding = NULL;
     return send_body(r, resp.body.data, resp.body.len, 1);
 }
 
