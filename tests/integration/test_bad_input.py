@@ -102,6 +102,7 @@ def test_request_line_too_long_is_json(conformance_server):
     resp = conformance_server.request("GET", path)
     assert resp.status == 414
     assert resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS" and resp.headers["Vary"] == "Accept"
     assert json.loads(resp.body) == {"detail": "Request URI is too long."}
 
 
@@ -111,4 +112,5 @@ def test_malformed_path_outside_decoding_is_json(conformance_server):
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ")
     assert b"Content-Type: application/json" in head
+    assert b"Allow: GET, HEAD, OPTIONS" in head and b"Vary: Accept" in head
     assert json.loads(body) == {"detail": "Bad request."}
