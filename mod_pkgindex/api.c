@@ -12,6 +12,7 @@
 #include "render.h"
 #include "render_html.h"
 #include "route.h"
+#include "search.h"
 
 #define JSON_TYPE "application/json"
 
@@ -170,6 +171,48 @@ static void get_detail(const pki_request *req, pki_response *resp, pki_json *j, 
     }
 }
 
+/* ?q='s last value, a NUL byte read as a space (it separates words like any other). */
+static const char *search_param(apr_pool_t *pool, const pki_query *q)
+{
+    const pki_param *params = (const pki_param *)q->params->elts;
+    int i;
+
+    for (i = q->params->nelts - 1; i >= 0; i--) {
+        if (params[i].klen == 1 && params[i].key[0] == 'q') {
+            char *v = apr_pstrmemdup(pool, params[i].val, params[i].vlen);
+            apr_size_t k;
+            for (k = 0; k < params[i].vlen; k++) {
+                v[k] = v[k] ? v[k] : ' ';
+            }
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static int blank(const char *s)
+{
+    for (; s && *s; s++) {
+        if (!apr_isspace(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void get_search(const pki_request *req, pki_response *resp, pki_json *j, const char *q,
+                       pki_db *db)
+{
+    pki_search_hit *hits;
+    int n;
+
+    if (pki_store_search(db, req->pool, q, &hits, &n) != APR_SUCCESS) {
+        unavailable(resp, j->indent, db);
+        return;
+    }
+    pki_render_search(j, req->settings->tz, hits, n);
+}
+
 static void links_for(const pki_request *req, const pki_route *route, const pki_query *q,
                       pki_links *l)
 {
@@ -183,7 +226,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     pki_links l;
     pki_db *db;
     apr_int64_t generation = 0;
-    const char *key = NULL, *body;
+    const char *key = NULL, *body, *search = NULL;
     apr_size_t len;
 
     if (route->resource == PKI_RES_ROOT) {
@@ -192,8 +235,17 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         return;
     }
     if (route->resource == PKI_RES_SEARCH) {
-        error(resp, 404, j->indent, "Not found.");
-        return;
+        search = search_param(req->pool, q);
+        if (blank(search)) {
+            pki_render_search(j, req->settings->tz, NULL, 0); /* the original's [] */
+            return;
+        }
+        if (pki_search_length(search) > PKI_SEARCH_MAX_QUERY) {
+            error(resp, 400, j->indent,
+                  apr_psprintf(req->pool, "Search query too long: at most %d characters.",
+                               PKI_SEARCH_MAX_QUERY));
+            return;
+        }
     }
     /* Categories are looked up by id only: anything else is DRF's Http404. */
     if (route->detail && route->resource == PKI_RES_CATEGORIES && !route->lookup_is_id) {
@@ -226,7 +278,9 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         return;
     }
     links_for(req, route, q, &l); /* only now: a cache hit needs none */
-    if (route->detail) {
+    if (search) {
+        get_search(req, resp, j, search, db);
+    } else if (route->detail) {
         get_detail(req, resp, j, &l, route, db);
     } else {
         get_list(req, resp, j, &l, route, q, db);

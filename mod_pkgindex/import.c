@@ -876,6 +876,10 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
             db_failed(&im, 0);
         }
+        /* the search index changes in the same transaction as the objects */
+        if (!im.fatal && pki_store_search_sync(db, pool, NULL) != APR_SUCCESS) {
+            db_failed(&im, 0);
+        }
     }
     counts->skipped = im.invalid;
     commit = !im.fatal && (!im.invalid || opts->skip_invalid);

@@ -4,6 +4,7 @@
  *
  *   pkgindex-import --db sqlite3:PATH [--init] [--type T] [--create-missing] [--skip-invalid]
  *                   [--quiet] FILE...
+ *   pkgindex-import --db sqlite3:PATH --reindex
  *
  * Each file is one transaction. Exit status 0 only when every record of every file was
  * imported; 1 when a file was refused (or records were skipped); 2 for usage errors. */
@@ -57,12 +58,15 @@ static int usage(const char *msg)
     fprintf(stderr,
             "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
             "                       [--create-missing] [--skip-invalid] [--quiet] FILE...\n"
+            "       pkgindex-import --db sqlite3:PATH [--init] --reindex\n"
             "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
             "  '-' reads standard input. Each file is one transaction.\n"
             "  --init            create the schema when the database has none\n"
             "  --type T          read every record as T instead of recognising it by its keys\n"
             "  --create-missing  make placeholder rows for objects only seen as links\n"
-            "  --skip-invalid    import the valid records, list the others (exit status 1)\n");
+            "  --skip-invalid    import the valid records, list the others (exit status 1)\n"
+            "  --reindex         rebuild the search index (after writes by other tools; weights\n"
+            "                    count recency, so a daily run keeps them current)\n");
     return 2;
 }
 
@@ -114,6 +118,28 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
     return 1;
 }
 
+static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c)
+{
+    apr_dbd_transaction_t *trans = NULL;
+    apr_time_t started = apr_time_now();
+    apr_status_t rv;
+
+    if ((rv = pki_store_begin(db, pool, &trans)) == APR_SUCCESS) {
+        rv = pki_store_search_rebuild(db, pool);
+        if (pki_store_end(db, pool, trans, rv == APR_SUCCESS) != APR_SUCCESS) {
+            rv = APR_EGENERAL;
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: --reindex: %s\n", db->error ? db->error : "failed");
+    } else if (!c->quiet) {
+        fprintf(stderr, "search index rebuilt (%.1f s)\n",
+                (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
+    }
+    pki_store_close(db);
+    return rv == APR_SUCCESS ? 0 : 1;
+}
+
 int main(int argc, const char *const *argv)
 {
     static const apr_getopt_option_t options[] = {
@@ -123,6 +149,7 @@ int main(int argc, const char *const *argv)
         {"create-missing", 'c', 0, "placeholders"},
         {"skip-invalid", 's', 0, "skip invalid records"},
         {"quiet", 'q', 0, "no summary"},
+        {"reindex", 'r', 0, "rebuild the search index"},
         {"help", 'h', 0, "help"},
         {NULL, 0, 0, NULL},
     };
@@ -132,7 +159,7 @@ int main(int argc, const char *const *argv)
     pki_import_options io;
     pki_db db;
     cli c;
-    int ch, init = 0, failed = 0, i;
+    int ch, init = 0, reindex = 0, failed = 0, i;
     apr_status_t rv;
 
     apr_app_initialize(&argc, &argv, NULL);
@@ -187,6 +214,9 @@ int main(int argc, const char *const *argv)
         case 'q':
             c.quiet = 1;
             break;
+        case 'r':
+            reindex = 1;
+            break;
         default:
             return usage(NULL);
         }
@@ -197,11 +227,17 @@ int main(int argc, const char *const *argv)
     if (!spec) {
         return usage("--db is required");
     }
-    if (opt->ind >= argc && !init) {
+    if (reindex && opt->ind < argc) {
+        return usage("--reindex takes no input files");
+    }
+    if (opt->ind >= argc && !init && !reindex) {
         return usage("no input files");
     }
     if (!open_db(pool, spec, init, &db)) {
         return 1;
+    }
+    if (reindex) {
+        return do_reindex(pool, &db, &c);
     }
 
     /* Links may point at objects a later file brings: learn those files' ids first. */

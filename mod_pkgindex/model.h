@@ -61,6 +61,27 @@ typedef struct pki_category {
     apr_int64_t modified;
 } pki_category;
 
+/* A search result: a row of searchv3_searchv3. */
+typedef struct pki_search_hit {
+    const char *description;
+    const char *title;
+    const char *slug;
+    const char *absolute_url;
+    apr_int64_t created;
+    apr_int64_t modified;
+    apr_int64_t weight;
+    const char *item_type; /* "package" or "grid" */
+    const char *category;  /* the category's title; "" for grids */
+    apr_int64_t repo_watchers;
+    apr_int64_t repo_forks;
+    apr_int64_t pypi_downloads;
+    apr_int64_t score;
+    apr_int64_t usage;
+    const char *participants;   /* comma-separated, as stored */
+    apr_int64_t last_committed; /* or PKI_TIME_NULL */
+    apr_int64_t last_released;  /* or PKI_TIME_NULL */
+} pki_search_hit;
+
 /* One page of a list: COUNT objects in total, ITEMS of them here (an array of the type). */
 typedef struct pki_page {
     apr_int64_t count;

@@ -284,6 +284,61 @@ void pki_render_category(pki_json *j, const pki_tz *tz, const pki_category *c)
     pki_json_object_end(j);
 }
 
+/* SearchV3Serializer's fields, in its order; title and slug stand in for the no-prefix and
+ * clean variants, as in the original's rows. */
+void pki_render_search(pki_json *j, const pki_tz *tz, const pki_search_hit *hits, int n)
+{
+    int i;
+
+    pki_json_array_begin(j);
+    for (i = 0; i < n; i++) {
+        const pki_search_hit *h = &hits[i];
+        pki_json_object_begin(j);
+        PKI_JSON_KEY(j, "description");
+        pki_json_string(j, h->description ? h->description : "");
+        PKI_JSON_KEY(j, "title");
+        pki_json_string(j, h->title);
+        PKI_JSON_KEY(j, "title_no_prefix");
+        pki_json_string(j, h->title);
+        PKI_JSON_KEY(j, "slug_no_prefix");
+        pki_json_string(j, h->slug);
+        PKI_JSON_KEY(j, "clean_title");
+        pki_json_string(j, h->title);
+        PKI_JSON_KEY(j, "absolute_url");
+        pki_json_string(j, h->absolute_url);
+        PKI_JSON_KEY(j, "created");
+        write_time(j, tz, h->created);
+        PKI_JSON_KEY(j, "modified");
+        write_time(j, tz, h->modified);
+        PKI_JSON_KEY(j, "weight");
+        pki_json_int(j, h->weight);
+        PKI_JSON_KEY(j, "item_type");
+        pki_json_string(j, h->item_type);
+        PKI_JSON_KEY(j, "slug");
+        pki_json_string(j, h->slug);
+        PKI_JSON_KEY(j, "category");
+        pki_json_string(j, h->category ? h->category : "");
+        PKI_JSON_KEY(j, "repo_watchers");
+        pki_json_int(j, h->repo_watchers);
+        PKI_JSON_KEY(j, "repo_forks");
+        pki_json_int(j, h->repo_forks);
+        PKI_JSON_KEY(j, "pypi_downloads");
+        pki_json_int(j, h->pypi_downloads);
+        PKI_JSON_KEY(j, "score");
+        pki_json_int(j, h->score);
+        PKI_JSON_KEY(j, "usage");
+        pki_json_int(j, h->usage);
+        PKI_JSON_KEY(j, "participants");
+        pki_json_string(j, h->participants ? h->participants : "");
+        PKI_JSON_KEY(j, "last_committed");
+        write_time(j, tz, h->last_committed);
+        PKI_JSON_KEY(j, "last_released");
+        write_time(j, tz, h->last_released);
+        pki_json_object_end(j);
+    }
+    pki_json_array_end(j);
+}
+
 void pki_render_page(pki_json *j, const pki_links *l, const pki_tz *tz, pki_resource res,
                      const pki_page *page, const char *next, const char *previous)
 {

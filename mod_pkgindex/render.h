@@ -19,6 +19,9 @@ void pki_render_category(pki_json *j, const pki_tz *tz, const pki_category *c);
 void pki_render_page(pki_json *j, const pki_links *l, const pki_tz *tz, pki_resource res,
                      const pki_page *page, const char *next, const char *previous);
 
+/* The bare array of search results. */
+void pki_render_search(pki_json *j, const pki_tz *tz, const pki_search_hit *hits, int n);
+
 void pki_render_root(pki_json *j, const pki_links *l);
 
 /* The OPTIONS metadata of a route (read-only mode). */

@@ -351,11 +351,18 @@ void pki_store_read_end(pki_db *db)
     }
 }
 
+void *pki_store_sqlite(pki_db *db)
+{
+    native *n = native_of(db);
+    return n ? n->conn : NULL;
+}
+
 void pki_store_close(pki_db *db)
 {
     void *n = NULL;
 
     /* SQLite will not close a connection with live statements: finalize ours first */
+    pki_store_search_release(db);
     apr_pool_userdata_get(&n, NATIVE_KEY, db->pool);
     if (n) {
         apr_pool_cleanup_run(db->pool, n, native_cleanup);

@@ -127,6 +127,28 @@ apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, 
 /* Rebuilds the deep-page checkpoints when ids were added or removed since the last build. */
 apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool);
 
+/* --- Search (store_search.c) --- */
+
+/* The best matches of Q (at most PKI_SEARCH_LIMIT, in result order) into *HITS. Reads inside
+ * pki_store_read_begin/end like every read. APR_ENOTIMPL when the database has no search
+ * index (a schema older than search, or a driver without one). */
+apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
+                              int *n);
+
+/* Brings the search index up to date with the objects changed since the last call (the
+ * triggers' list): one by one, or by a rebuild when that is cheaper. *REBUILT (may be NULL)
+ * tells which. Call inside the transaction that changed them. */
+apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt);
+
+/* Rebuilds the search index from the objects (weights' recency counted from now). */
+apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool);
+
+/* Finalizes the connection's search statements (before closing it). */
+void pki_store_search_release(pki_db *db);
+
+/* The SQLite connection under DB (sqlite3 *), or NULL on another driver. */
+void *pki_store_sqlite(pki_db *db);
+
 /* Runs SQL, a script of statements each ending in ";" at the end of a line (the schema). */
 apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql);
 

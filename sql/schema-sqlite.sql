@@ -157,4 +157,109 @@ BEGIN UPDATE pkgindex_state SET generation = random(); END;
 CREATE TRIGGER IF NOT EXISTS pkgindex_gen_category_d AFTER DELETE ON package_category
 BEGIN UPDATE pkgindex_state SET generation = random(); END;
 
+-- Search (/api/v4/search/): the original's searchv3_searchv3, one row per package and per grid,
+-- and an FTS5 index over it. Kept by the C code (store_search.c), not by triggers: the importer
+-- and edits bring it up to date in the transaction that changed the data, from the list of
+-- changed objects the triggers below keep (any writer's changes land there, so
+-- `pkgindex-import --reindex` or the next import catches up with writes made by other tools).
+--
+-- id is ours to choose (nothing outside refers to it): (100 - weight) << 48 | n. FTS5 returns
+-- matches in rowid order, so a search reads candidates from the heaviest down and stops as
+-- soon as no later row can enter the top 20.
+CREATE TABLE IF NOT EXISTS searchv3_searchv3 (
+    id               INTEGER PRIMARY KEY,
+    created          TEXT NOT NULL,
+    modified         TEXT NOT NULL,
+    item_type        VARCHAR(40) NOT NULL,
+    item_id          INTEGER NOT NULL,
+    title            VARCHAR(100) NOT NULL,
+    title_no_prefix  VARCHAR(100) NOT NULL,
+    slug             VARCHAR(50) NOT NULL,
+    slug_no_prefix   VARCHAR(50) NOT NULL,
+    clean_title      VARCHAR(100) NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
+    category         VARCHAR(50) NOT NULL DEFAULT '',
+    absolute_url     VARCHAR(255) NOT NULL,
+    repo_watchers    INTEGER NOT NULL DEFAULT 0,
+    repo_forks       INTEGER NOT NULL DEFAULT 0,
+    pypi_downloads   INTEGER NOT NULL DEFAULT 0,
+    score            INTEGER NOT NULL DEFAULT 0,
+    usage            INTEGER NOT NULL DEFAULT 0,
+    participants     TEXT NOT NULL DEFAULT '',
+    last_committed   TEXT NULL,
+    last_released    TEXT NULL,
+    weight           INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS searchv3_item ON searchv3_searchv3 (item_type, item_id);
+
+-- Title A, slug B, description C, category and participants D. Porter stems English words
+-- ("caching" finds "cache"), as the original's 'english' configuration does.
+CREATE VIRTUAL TABLE IF NOT EXISTS searchv3_fts USING fts5 (
+    title, slug, description, category, participants,
+    content = 'searchv3_searchv3', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+-- An exact title or slug ("django debug toolbar" is both "Django Debug Toolbar" and
+-- "django-debug-toolbar"): the words of each, lower-cased, joined by one space.
+CREATE TABLE IF NOT EXISTS searchv3_exact (
+    key  TEXT NOT NULL,
+    id   INTEGER NOT NULL,
+    PRIMARY KEY (key, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS searchv3_exact_id ON searchv3_exact (id);
+
+-- Typo tolerance: the words of titles and slugs, and their trigrams (pg_trgm's: "  w", " wo",
+-- "wor", "ord", "rd "). A query word that is none of these words is looked up by trigram and
+-- the words within one edit (two for long words) are searched too.
+CREATE TABLE IF NOT EXISTS searchv3_word (
+    id    INTEGER PRIMARY KEY,
+    word  TEXT NOT NULL UNIQUE,
+    n     INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS searchv3_trigram (
+    trigram  INTEGER NOT NULL, -- three 21-bit code points
+    word_id  INTEGER NOT NULL,
+    PRIMARY KEY (trigram, word_id)
+) WITHOUT ROWID;
+
+-- Objects whose search row is out of date, marked by any writer's triggers.
+CREATE TABLE IF NOT EXISTS searchv3_dirty (
+    item_type  TEXT NOT NULL,
+    item_id    INTEGER NOT NULL,
+    PRIMARY KEY (item_type, item_id)
+) WITHOUT ROWID;
+-- The next n of searchv3_searchv3.id.
+CREATE TABLE IF NOT EXISTS searchv3_state (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO searchv3_state (id, seq) VALUES (1, 1);
+CREATE TRIGGER IF NOT EXISTS searchv3_package_i AFTER INSERT ON package_package
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_package_u AFTER UPDATE ON package_package
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', OLD.id), ('package', NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_package_d AFTER DELETE ON package_package
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', OLD.id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_version_u AFTER UPDATE ON package_version
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', NEW.package_id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_grid_i AFTER INSERT ON grid_grid
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_grid_u AFTER UPDATE ON grid_grid
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.id), ('grid', NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_grid_d AFTER DELETE ON grid_grid
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.id); END;
+-- a grid's weight counts its packages
+CREATE TRIGGER IF NOT EXISTS searchv3_member_i AFTER INSERT ON grid_gridpackage
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', NEW.grid_id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_member_u AFTER UPDATE ON grid_gridpackage
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.grid_id), ('grid', NEW.grid_id); END;
+CREATE TRIGGER IF NOT EXISTS searchv3_member_d AFTER DELETE ON grid_gridpackage
+BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.grid_id); END;
+-- a package's search row holds its category's title
+CREATE TRIGGER IF NOT EXISTS searchv3_category_u AFTER UPDATE OF title ON package_category
+WHEN NEW.title IS NOT OLD.title
+BEGIN INSERT OR IGNORE INTO searchv3_dirty SELECT 'package', id FROM package_package
+      WHERE category_id = NEW.id; END;
+
 COMMIT;

@@ -1,0 +1,1093 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* Search in SQLite: searchv3_searchv3 and its FTS5 index (sql/schema-sqlite.sql), kept and
+ * queried straight through SQLite on the pooled connection. FTS5 is SQLite's own, so this
+ * file is the SQLite backend of search; a PostgreSQL one (tsvector + pg_trgm, as the
+ * original) takes the same items from search.c. */
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "buf.h"
+#include "search.h"
+#include "store.h"
+#include "tz.h"
+
+/* searchv3_searchv3.id: (100 - weight) << 48 | n, so that rowid order is weight order. */
+#define SEQ_BITS            48
+#define SEQ_MASK            ((APR_INT64_C(1) << SEQ_BITS) - 1)
+#define ROW_ID(weight, seq) ((apr_int64_t)(100 - (weight)) << SEQ_BITS | ((seq)&SEQ_MASK))
+#define ROW_WEIGHT(id)      (100 - (int)((id) >> SEQ_BITS))
+
+/* Rebuild rather than update row by row when more than a quarter of the index changed. */
+#define REBUILD_FRACTION 4
+
+#define PACKAGE_SOURCE                                                                             \
+    "SELECT p.id, p.created, p.modified, p.title, p.slug, p.repo_description, c.title,"            \
+    " p.participants, p.repo_watchers, p.repo_forks, p.pypi_downloads, p.score, p.usage_count,"    \
+    " p.last_commit_date, v.upload_time, p.latest_version_id IS NOT NULL,"                         \
+    " COALESCE(p.documentation_url, '') <> '' FROM package_package p"                              \
+    " LEFT JOIN package_category c ON c.id = p.category_id"                                        \
+    " LEFT JOIN package_version v ON v.id = p.latest_version_id"
+#define GRID_SOURCE                                                                                \
+    "SELECT g.id, g.created, g.modified, g.title, g.slug, g.description,"                          \
+    " (SELECT COUNT(*) FROM grid_gridpackage gp WHERE gp.grid_id = g.id) FROM grid_grid g"
+
+typedef enum {
+    S_SCAN,
+    S_MATCH_ONE,
+    S_EXACT,
+    S_TITLE,
+    S_ROW,
+    S_IS_WORD,
+    S_TYPOS,
+    S_PACKAGE_SOURCE,
+    S_PACKAGE_SOURCE_ALL,
+    S_GRID_SOURCE,
+    S_GRID_SOURCE_ALL,
+    S_OLD,
+    S_FTS_DELETE,
+    S_FTS_INSERT,
+    S_ROW_DELETE,
+    S_EXACT_DELETE,
+    S_ROW_INSERT,
+    S_EXACT_INSERT,
+    S_WORD_ADD,
+    S_WORD_PUT,
+    S_TRIGRAM_ADD,
+    S_NEXT_SEQ,
+    S_SET_SEQ,
+    S_DIRTY,
+    S_DIRTY_COUNT,
+    S_ROW_COUNT,
+    S_COUNT_
+} stmt_id;
+
+static const char *const sql[S_COUNT_] = {
+    /* rank() sees which phrase matched in which column: see rank() below */
+    [S_SCAN] = "SELECT rowid, pkgindex_rank(searchv3_fts, ?1) FROM searchv3_fts"
+               " WHERE searchv3_fts MATCH ?2 ORDER BY rowid",
+    [S_MATCH_ONE] = "SELECT pkgindex_rank(searchv3_fts, ?1) FROM searchv3_fts"
+                    " WHERE searchv3_fts MATCH ?2 AND rowid = ?3",
+    [S_EXACT] = "SELECT id FROM searchv3_exact WHERE key = ?1",
+    [S_TITLE] = "SELECT title FROM searchv3_searchv3 WHERE id = ?1",
+    [S_ROW] = "SELECT description, title, slug, absolute_url, created, modified, weight,"
+              " item_type, category, repo_watchers, repo_forks, pypi_downloads, score, usage,"
+              " participants, last_committed, last_released FROM searchv3_searchv3 WHERE id = ?1",
+    [S_IS_WORD] = "SELECT 1 FROM searchv3_word WHERE word = ?1",
+    [S_TYPOS] =
+        "SELECT w.word, w.n FROM searchv3_trigram t JOIN searchv3_word w ON w.id = t.word_id"
+        " WHERE t.trigram IN (SELECT value FROM json_each(?1)) GROUP BY t.word_id"
+        " HAVING COUNT(*) >= ?2",
+    [S_PACKAGE_SOURCE] = PACKAGE_SOURCE " WHERE p.id = ?1",
+    [S_PACKAGE_SOURCE_ALL] = PACKAGE_SOURCE " ORDER BY p.id",
+    [S_GRID_SOURCE] = GRID_SOURCE " WHERE g.id = ?1",
+    [S_GRID_SOURCE_ALL] = GRID_SOURCE " ORDER BY g.id",
+    [S_OLD] = "SELECT id, title, slug, description, category, participants FROM searchv3_searchv3"
+              " WHERE item_type = ?1 AND item_id = ?2",
+    [S_FTS_DELETE] = "INSERT INTO searchv3_fts (searchv3_fts, rowid, title, slug, description,"
+                     " category, participants) VALUES ('delete', ?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_FTS_INSERT] = "INSERT INTO searchv3_fts (rowid, title, slug, description, category,"
+                     " participants) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_ROW_DELETE] = "DELETE FROM searchv3_searchv3 WHERE id = ?1",
+    [S_EXACT_DELETE] = "DELETE FROM searchv3_exact WHERE id = ?1",
+    [S_ROW_INSERT] = "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id,"
+                     " title, title_no_prefix, slug, slug_no_prefix, clean_title, description,"
+                     " category, absolute_url, repo_watchers, repo_forks, pypi_downloads, score,"
+                     " usage, participants, last_committed, last_released, weight) VALUES (?1,"
+                     " ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?6, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                     " ?16, ?17, ?18, ?19)",
+    [S_EXACT_INSERT] = "INSERT OR IGNORE INTO searchv3_exact (key, id) VALUES (?1, ?2)",
+    [S_WORD_ADD] = "INSERT OR IGNORE INTO searchv3_word (word, n) VALUES (?1, 1)",
+    [S_WORD_PUT] = "INSERT INTO searchv3_word (word, n) VALUES (?1, ?2)",
+    [S_TRIGRAM_ADD] = "INSERT OR IGNORE INTO searchv3_trigram (trigram, word_id) VALUES (?1, ?2)",
+    [S_NEXT_SEQ] = "UPDATE searchv3_state SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1",
+    [S_SET_SEQ] = "UPDATE searchv3_state SET seq = ?1 WHERE id = 1",
+    [S_DIRTY] = "SELECT item_type, item_id FROM searchv3_dirty",
+    [S_DIRTY_COUNT] = "SELECT COUNT(*) FROM searchv3_dirty",
+    [S_ROW_COUNT] = "SELECT COUNT(*) FROM searchv3_searchv3",
+};
+
+/* A connection's search statements and tokenizer. */
+typedef struct sconn {
+    sqlite3 *conn;
+    fts5_tokenizer tok;
+    Fts5Tokenizer *tokenizer;
+    sqlite3_stmt *st[S_COUNT_];
+} sconn;
+
+#define SEARCH_KEY "pkgindex-search"
+
+static apr_status_t sconn_cleanup(void *data)
+{
+    sconn *s = data;
+    int i;
+
+    for (i = 0; i < S_COUNT_; i++) {
+        sqlite3_finalize(s->st[i]);
+        s->st[i] = NULL;
+    }
+    if (s->tokenizer) {
+        s->tok.xDelete(s->tokenizer);
+        s->tokenizer = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+void pki_store_search_release(pki_db *db)
+{
+    void *s = NULL;
+
+    apr_pool_userdata_get(&s, SEARCH_KEY, db->pool);
+    if (s) {
+        apr_pool_cleanup_run(db->pool, s, sconn_cleanup);
+        apr_pool_userdata_setn(NULL, SEARCH_KEY, NULL, db->pool);
+    }
+}
+
+/* --- The text rank, an FTS5 auxiliary function --- */
+
+static const int column_points[] = {PKI_RANK_TITLE, PKI_RANK_SLUG, PKI_RANK_DESCRIPTION,
+                                    PKI_RANK_CATEGORY, PKI_RANK_PARTICIPANT};
+
+#define MAX_CLAUSES PKI_SEARCH_MAX_ITEMS
+
+/* pkgindex_rank(fts, phrases): for every query item, its best hit (the column's points, less
+ * for a prefix or typo hit); the text rank is the mean over a clause's items, of the best
+ * clause, in thousandths × PKI_RANK_UNIT. PHRASES is pki_search_fts5_expr's map. */
+static void rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                 sqlite3_value **val)
+{
+    const char *map = nval ? (const char *)sqlite3_value_text(val[0]) : NULL;
+    int best[MAX_CLAUSES][PKI_SEARCH_MAX_ITEMS], items[MAX_CLAUSES];
+    int nmap, ninst = 0, i, c;
+    apr_int64_t text = 0;
+
+    if (!map) {
+        sqlite3_result_int64(ctx, 0);
+        return;
+    }
+    nmap = (int)strlen(map) / 3;
+    memset(best, 0, sizeof(best));
+    memset(items, 0, sizeof(items));
+    for (i = 0; i < nmap; i++) {
+        int clause = map[3 * i] - 'A', item = map[3 * i + 1] - 'A';
+        if (map[3 * i + 2] != PKI_HIT_NOT && clause < MAX_CLAUSES && item < PKI_SEARCH_MAX_ITEMS &&
+            item + 1 > items[clause]) {
+            items[clause] = item + 1;
+        }
+    }
+    if (api->xInstCount(fts, &ninst) != SQLITE_OK) {
+        sqlite3_result_error(ctx, "pkgindex_rank: no instances", -1);
+        return;
+    }
+    for (i = 0; i < ninst; i++) {
+        int phrase, col, off, clause, item, points;
+        char kind;
+        if (api->xInst(fts, i, &phrase, &col, &off) != SQLITE_OK || phrase >= nmap || col < 0 ||
+            col > 4) {
+            continue;
+        }
+        clause = map[3 * phrase] - 'A';
+        item = map[3 * phrase + 1] - 'A';
+        kind = map[3 * phrase + 2];
+        if (kind == PKI_HIT_NOT || clause >= MAX_CLAUSES || item >= PKI_SEARCH_MAX_ITEMS) {
+            continue;
+        }
+        points = column_points[col];
+        if (kind == PKI_HIT_PREFIX) {
+            points = points * PKI_RANK_PREFIX_PCT / 100;
+        } else if (kind == PKI_HIT_TYPO) {
+            points = points * PKI_RANK_TYPO_PCT / 100;
+        }
+        if (points > best[clause][item]) {
+            best[clause][item] = points;
+        }
+    }
+    for (c = 0; c < MAX_CLAUSES; c++) {
+        apr_int64_t sum = 0;
+        if (!items[c]) {
+            continue;
+        }
+        for (i = 0; i < items[c]; i++) {
+            sum += best[c][i];
+        }
+        sum = sum * (PKI_RANK_UNIT / items[c]);
+        text = sum > text ? sum : text;
+    }
+    sqlite3_result_int64(ctx, text);
+}
+
+static fts5_api *fts5_of(sqlite3 *conn)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(conn, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return api;
+}
+
+/* The connection's search state, made on first use: NULL (DB->error set) when the database
+ * has no search tables or is not SQLite. */
+static sconn *sconn_of(pki_db *db, apr_pool_t *pool)
+{
+    static const char *args[] = {"remove_diacritics", "2"};
+    void *data = NULL, *tctx = NULL;
+    sqlite3 *conn;
+    fts5_api *api;
+    sconn *s;
+
+    apr_pool_userdata_get(&data, SEARCH_KEY, db->pool);
+    if (data) {
+        return data;
+    }
+    if (!(conn = pki_store_sqlite(db))) {
+        db->error = "search: only the sqlite3 driver has a search index yet";
+        return NULL;
+    }
+    if (!(api = fts5_of(conn)) || api->iVersion < 2) {
+        db->error = "search: this SQLite has no FTS5";
+        return NULL;
+    }
+    s = apr_pcalloc(db->pool, sizeof(*s));
+    s->conn = conn;
+    if (api->xFindTokenizer(api, "unicode61", &tctx, &s->tok) != SQLITE_OK ||
+        s->tok.xCreate(tctx, args, 2, &s->tokenizer) != SQLITE_OK ||
+        api->xCreateFunction(api, "pkgindex_rank", NULL, rank, NULL) != SQLITE_OK) {
+        db->error = apr_psprintf(pool, "search: %s", sqlite3_errmsg(conn));
+        if (s->tokenizer) {
+            s->tok.xDelete(s->tokenizer);
+        }
+        return NULL;
+    }
+    /* registered after the driver's close, so it runs before it */
+    apr_pool_userdata_set(s, SEARCH_KEY, sconn_cleanup, db->pool);
+    return s;
+}
+
+/* Statement ID, reset and unbound, prepared on first use. */
+static sqlite3_stmt *stmt(pki_db *db, sconn *s, stmt_id id, apr_pool_t *pool)
+{
+    if (!s->st[id] && sqlite3_prepare_v3(s->conn, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                         &s->st[id], NULL) != SQLITE_OK) {
+        db->error = apr_psprintf(pool, "search: %s", sqlite3_errmsg(s->conn));
+        s->st[id] = NULL;
+        return NULL;
+    }
+    return s->st[id];
+}
+
+static apr_status_t failed(pki_db *db, sconn *s, sqlite3_stmt *st, apr_pool_t *pool)
+{
+    db->error = apr_psprintf(pool, "search: %s", sqlite3_errmsg(s->conn));
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    return APR_EGENERAL;
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static const char *col_dup(apr_pool_t *pool, sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    return s ? apr_pstrmemdup(pool, s, sqlite3_column_bytes(st, col)) : NULL;
+}
+
+static apr_int64_t col_time(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    apr_int64_t usec;
+
+    return s && pki_time_parse(s, &usec) == 0 ? usec : PKI_TIME_NULL;
+}
+
+/* --- Tokens --- */
+
+typedef struct token_sink {
+    apr_pool_t *pool;
+    apr_array_header_t *out;
+} token_sink;
+
+static int take_token(void *ctx, int tflags, const char *token, int n, int start, int end)
+{
+    token_sink *k = ctx;
+
+    (void)start, (void)end;
+    if (!(tflags & FTS5_TOKEN_COLOCATED) && n > 0) {
+        *(const char **)apr_array_push(k->out) = apr_pstrmemdup(k->pool, token, n);
+    }
+    return SQLITE_OK;
+}
+
+/* TEXT's words as FTS5's unicode61 sees them (lower case, no diacritics), appended to OUT. */
+static void tokenize(sconn *s, apr_pool_t *pool, const char *text, int flags,
+                     apr_array_header_t *out)
+{
+    token_sink k = {pool, out};
+
+    if (text && *text) {
+        s->tok.xTokenize(s->tokenizer, &k, flags, text, (int)strlen(text), take_token);
+    }
+}
+
+/* --- Searching --- */
+
+/* Title words within a typo of TOKEN, the closest and most common first. */
+static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_item *it)
+{
+    apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+    const char *token = it->tokens[0];
+    int len = pki_search_length(token), limit = pki_search_typo_limit(len), ntri, i, rc;
+    int dist[PKI_SEARCH_MAX_ALTS];
+    apr_int64_t freq[PKI_SEARCH_MAX_ALTS];
+    sqlite3_stmt *st;
+    pki_buf json;
+
+    it->alts = apr_pcalloc(pool, sizeof(*it->alts) * PKI_SEARCH_MAX_ALTS);
+    it->nalts = 0;
+    if (!limit) {
+        return APR_SUCCESS;
+    }
+    if (!(st = stmt(db, s, S_IS_WORD, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    done(st);
+    if (rc == SQLITE_ROW) {
+        return APR_SUCCESS; /* a title word: no typo */
+    }
+    if (rc != SQLITE_DONE) {
+        return failed(db, s, NULL, pool);
+    }
+    ntri = pki_search_trigrams(token, tri, PKI_SEARCH_MAX_TRIGRAMS);
+    pki_buf_init(&json, pool, 32 * ntri + 2);
+    pki_buf_putc(&json, '[');
+    for (i = 0; i < ntri; i++) {
+        if (i) {
+            pki_buf_putc(&json, ',');
+        }
+        pki_buf_put_int(&json, (apr_int64_t)tri[i]);
+    }
+    pki_buf_putc(&json, ']');
+    if (!(st = stmt(db, s, S_TYPOS, pool))) {
+        return APR_EGENERAL;
+    }
+    /* An edit changes at most four trigrams (a swap), so a word one edit away shares all but
+     * four; two edits away, most words share all but seven. */
+    sqlite3_bind_text(st, 1, pki_buf_cstr(&json), (int)json.len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, ntri - (limit == 1 ? 4 : 7) > 1 ? ntri - (limit == 1 ? 4 : 7) : 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *word = (const char *)sqlite3_column_text(st, 0);
+        apr_int64_t n = sqlite3_column_int64(st, 1);
+        int d = word ? pki_search_distance(token, word, limit) : limit + 1, at;
+        if (d > limit || d == 0) {
+            continue;
+        }
+        /* insertion into the kept few, closest first, then the most frequent, then by text */
+        for (at = it->nalts; at > 0; at--) {
+            if (dist[at - 1] < d || (dist[at - 1] == d && freq[at - 1] > n) ||
+                (dist[at - 1] == d && freq[at - 1] == n && strcmp(it->alts[at - 1], word) < 0)) {
+                break;
+            }
+        }
+        if (at >= PKI_SEARCH_MAX_ALTS) {
+            continue;
+        }
+        i = it->nalts < PKI_SEARCH_MAX_ALTS ? it->nalts++ : PKI_SEARCH_MAX_ALTS - 1;
+        for (; i > at; i--) {
+            it->alts[i] = it->alts[i - 1], dist[i] = dist[i - 1], freq[i] = freq[i - 1];
+        }
+        it->alts[at] = apr_pstrdup(pool, word), dist[at] = d, freq[at] = n;
+    }
+    if (rc != SQLITE_DONE) {
+        return failed(db, s, st, pool);
+    }
+    done(st);
+    return APR_SUCCESS;
+}
+
+/* The query's items: each word tokenized as the index was; an unquoted word of several tokens
+ * ("debug-toolbr") is several items, so each may be a prefix or a typo. */
+static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const char *q,
+                                apr_array_header_t *items)
+{
+    apr_array_header_t *words = apr_array_make(pool, 8, sizeof(pki_search_word));
+    int i, k;
+
+    pki_search_parse(pool, q, words);
+    for (i = 0; i < words->nelts && items->nelts < PKI_SEARCH_MAX_ITEMS; i++) {
+        const pki_search_word *w = &APR_ARRAY_IDX(words, i, pki_search_word);
+        apr_array_header_t *tokens = apr_array_make(pool, 4, sizeof(const char *));
+        pki_search_item *it;
+
+        tokenize(s, pool, w->text, FTS5_TOKENIZE_QUERY, tokens);
+        if (!tokens->nelts) {
+            continue; /* punctuation, emoji: no word to search for */
+        }
+        if (w->quoted || w->negated) {
+            it = apr_array_push(items);
+            memset(it, 0, sizeof(*it));
+            it->clause = w->clause;
+            it->negated = w->negated;
+            it->phrase = tokens->nelts > 1;
+            it->tokens = (const char **)tokens->elts;
+            it->ntokens = tokens->nelts;
+            continue;
+        }
+        for (k = 0; k < tokens->nelts && items->nelts < PKI_SEARCH_MAX_ITEMS; k++) {
+            it = apr_array_push(items);
+            memset(it, 0, sizeof(*it));
+            it->clause = w->clause;
+            it->tokens = (const char **)tokens->elts + k;
+            it->ntokens = 1;
+        }
+    }
+    if (items->nelts == 1) {
+        pki_search_item *it = &APR_ARRAY_IDX(items, 0, pki_search_item);
+        int len = pki_search_length(it->tokens[0]);
+        it->prefix = !it->negated && !it->phrase && len >= 3 && len <= 5;
+    }
+    for (i = 0; i < items->nelts; i++) {
+        pki_search_item *it = &APR_ARRAY_IDX(items, i, pki_search_item);
+        if (!it->negated && !it->phrase && typos(db, s, pool, it) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The exact-match key of the query: its positive words, if it is one clause. */
+static const char *query_key(apr_pool_t *pool, apr_array_header_t *items)
+{
+    apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
+    int i, k;
+
+    for (i = 0; i < items->nelts; i++) {
+        const pki_search_item *it = &APR_ARRAY_IDX(items, i, pki_search_item);
+        if (it->clause != APR_ARRAY_IDX(items, 0, pki_search_item).clause) {
+            return NULL;
+        }
+        for (k = 0; !it->negated && k < it->ntokens; k++) {
+            *(const char **)apr_array_push(tokens) = it->tokens[k];
+        }
+    }
+    return tokens->nelts ? pki_search_key(pool, (const char **)tokens->elts, tokens->nelts) : NULL;
+}
+
+typedef struct ranking {
+    pki_db *db;
+    sconn *s;
+    apr_pool_t *pool;
+    apr_uint64_t qtri[PKI_SEARCH_MAX_TRIGRAMS];
+    int nqtri;
+    pki_search_top top;
+} ranking;
+
+/* Offers row ID of RANK to the top list: its title decides between equal ranks. */
+static apr_status_t offer(ranking *r, apr_int64_t id, apr_int64_t rank)
+{
+    apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+    sqlite3_stmt *st = stmt(r->db, r->s, S_TITLE, r->pool);
+    pki_search_candidate c;
+    int rc, n;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        done(st);
+        return rc == SQLITE_DONE ? APR_SUCCESS : failed(r->db, r->s, NULL, r->pool);
+    }
+    c.id = id;
+    c.rank = rank;
+    c.title = col_dup(r->pool, st, 0);
+    done(st);
+    n = pki_search_trigrams(c.title ? c.title : "", tri, PKI_SEARCH_MAX_TRIGRAMS);
+    c.similarity = pki_search_similarity_sets(r->qtri, r->nqtri, tri, n);
+    pki_search_top_add(&r->top, &c);
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_hits(ranking *r, pki_search_hit **hits, int *n)
+{
+    sqlite3_stmt *st = stmt(r->db, r->s, S_ROW, r->pool);
+    pki_search_hit *out = apr_pcalloc(r->pool, sizeof(*out) * (r->top.n ? r->top.n : 1));
+    int i, k = 0;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < r->top.n; i++) {
+        pki_search_hit *h = &out[k];
+        int rc;
+        sqlite3_bind_int64(st, 1, r->top.c[i].id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            h->description = col_dup(r->pool, st, 0);
+            h->title = col_dup(r->pool, st, 1);
+            h->slug = col_dup(r->pool, st, 2);
+            h->absolute_url = col_dup(r->pool, st, 3);
+            h->created = col_time(st, 4);
+            h->modified = col_time(st, 5);
+            h->weight = sqlite3_column_int64(st, 6);
+            h->item_type = col_dup(r->pool, st, 7);
+            h->category = col_dup(r->pool, st, 8);
+            h->repo_watchers = sqlite3_column_int64(st, 9);
+            h->repo_forks = sqlite3_column_int64(st, 10);
+            h->pypi_downloads = sqlite3_column_int64(st, 11);
+            h->score = sqlite3_column_int64(st, 12);
+            h->usage = sqlite3_column_int64(st, 13);
+            h->participants = col_dup(r->pool, st, 14);
+            h->last_committed = col_time(st, 15);
+            h->last_released = col_time(st, 16);
+            k++;
+        } else if (rc != SQLITE_DONE) {
+            return failed(r->db, r->s, st, r->pool);
+        }
+        done(st);
+    }
+    *hits = out;
+    *n = k;
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
+                              int *n)
+{
+    apr_array_header_t *items = apr_array_make(pool, 8, sizeof(pki_search_item));
+    apr_array_header_t *exact = apr_array_make(pool, 4, sizeof(apr_int64_t));
+    const char *expr, *phrases = NULL, *key;
+    sqlite3_stmt *st, *one;
+    ranking *r;
+    int rc, i;
+
+    *hits = NULL;
+    *n = 0;
+    r = apr_pcalloc(pool, sizeof(*r));
+    r->db = db;
+    r->pool = pool;
+    if (!(r->s = sconn_of(db, pool))) {
+        return APR_ENOTIMPL;
+    }
+    if (query_items(db, r->s, pool, q, items) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    expr = pki_search_fts5_expr(pool, (pki_search_item *)items->elts, items->nelts, &phrases);
+    if (!expr) {
+        return APR_SUCCESS;
+    }
+    r->nqtri = pki_search_trigrams(q, r->qtri, PKI_SEARCH_MAX_TRIGRAMS);
+
+    /* The objects whose title or slug is the query come first whatever their weight: they are
+     * found by key, not by scanning. */
+    if ((key = query_key(pool, items))) {
+        if (!(st = stmt(db, r->s, S_EXACT, pool)) || !(one = stmt(db, r->s, S_MATCH_ONE, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            *(apr_int64_t *)apr_array_push(exact) = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE) {
+            return failed(db, r->s, st, pool);
+        }
+        done(st);
+        for (i = 0; i < exact->nelts; i++) {
+            apr_int64_t id = APR_ARRAY_IDX(exact, i, apr_int64_t);
+            sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
+            sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(one, 3, id);
+            rc = sqlite3_step(one);
+            done(one);
+            if (rc == SQLITE_ROW) { /* it also matches the rest: exclusions, typos */
+                if (offer(r, id,
+                          PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, ROW_WEIGHT(id))) !=
+                    APR_SUCCESS) {
+                    return APR_EGENERAL;
+                }
+            } else if (rc != SQLITE_DONE) {
+                return failed(db, r->s, NULL, pool);
+            }
+        }
+    }
+
+    /* The rest from the heaviest down, until no lighter row can enter the list. */
+    if (!(st = stmt(db, r->s, S_SCAN, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, phrases, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        apr_int64_t id = sqlite3_column_int64(st, 0), rank;
+        int weight = ROW_WEIGHT(id), seen = 0;
+
+        if (pki_search_top_closed(&r->top,
+                                  PKI_RANK((apr_int64_t)PKI_RANK_MAX * PKI_RANK_UNIT, weight))) {
+            break;
+        }
+        rank = PKI_RANK(sqlite3_column_int64(st, 1), weight);
+        if (pki_search_top_closed(&r->top, rank)) {
+            continue;
+        }
+        for (i = 0; i < exact->nelts && !seen; i++) {
+            seen = APR_ARRAY_IDX(exact, i, apr_int64_t) == id;
+        }
+        if (!seen && offer(r, id, rank) != APR_SUCCESS) {
+            done(st);
+            return APR_EGENERAL;
+        }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        return failed(db, r->s, st, pool);
+    }
+    done(st);
+    pki_search_top_sort(&r->top);
+    return read_hits(r, hits, n);
+}
+
+/* --- Keeping the index --- */
+
+static apr_status_t exec(pki_db *db, sconn *s, apr_pool_t *pool, const char *script)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(s->conn, script, NULL, NULL, &err) != SQLITE_OK) {
+        db->error = apr_psprintf(pool, "search: %s", err ? err : sqlite3_errmsg(s->conn));
+        sqlite3_free(err);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t step_done(pki_db *db, sconn *s, sqlite3_stmt *st, apr_pool_t *pool)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        return failed(db, s, st, pool);
+    }
+    done(st);
+    return APR_SUCCESS;
+}
+
+/* One object's search row, as read from its tables. */
+typedef struct source {
+    int grid;
+    apr_int64_t item_id;
+    const char *created, *modified, *title, *slug, *description, *category, *participants;
+    const char *last_committed, *last_released;
+    apr_int64_t stars, forks, downloads, score, usage;
+    int weight;
+} source;
+
+static void read_source(sqlite3_stmt *st, apr_pool_t *pool, int grid, apr_int64_t now, source *o)
+{
+    pki_search_facts f;
+
+    memset(o, 0, sizeof(*o));
+    memset(&f, 0, sizeof(f));
+    o->grid = f.grid = grid;
+    o->item_id = sqlite3_column_int64(st, 0);
+    o->created = col_dup(pool, st, 1);
+    o->modified = col_dup(pool, st, 2);
+    o->title = col_dup(pool, st, 3);
+    o->slug = col_dup(pool, st, 4);
+    o->description = col_dup(pool, st, 5);
+    f.description = o->description;
+    f.modified = col_time(st, 2);
+    if (grid) {
+        o->category = o->participants = "";
+        f.packages = sqlite3_column_int64(st, 6);
+    } else {
+        o->category = col_dup(pool, st, 6);
+        o->participants = col_dup(pool, st, 7);
+        f.stars = o->stars = sqlite3_column_int64(st, 8);
+        f.forks = o->forks = sqlite3_column_int64(st, 9);
+        o->downloads = sqlite3_column_int64(st, 10);
+        o->score = sqlite3_column_int64(st, 11);
+        f.usage = o->usage = sqlite3_column_int64(st, 12);
+        o->last_committed = col_dup(pool, st, 13);
+        o->last_released = col_dup(pool, st, 14);
+        f.last_commit = col_time(st, 13);
+        f.released = col_time(st, 14);
+        f.has_release = sqlite3_column_int(st, 15);
+        f.has_documentation = sqlite3_column_int(st, 16);
+    }
+    o->weight = pki_search_weight(&f, now);
+}
+
+static void bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+    if (s) {
+        sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, col);
+    }
+}
+
+/* Inserts O's row as ID (and, unless BULK, its FTS5 entry), its exact keys, and hands its title
+ * words to WORDS (word -> count) or, when WORDS is NULL, adds the new ones to the index. */
+static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const source *o,
+                               apr_int64_t id, int bulk, apr_hash_t *words)
+{
+    sqlite3_stmt *st = stmt(db, s, S_ROW_INSERT, pool);
+    apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
+    const char *keys[2];
+    int i, ntitle;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, o->created);
+    bind_text(st, 3, o->modified);
+    bind_text(st, 4, o->grid ? "grid" : "package");
+    sqlite3_bind_int64(st, 5, o->item_id);
+    bind_text(st, 6, o->title ? o->title : "");
+    bind_text(st, 7, o->slug ? o->slug : "");
+    bind_text(st, 8, o->description ? o->description : "");
+    bind_text(st, 9, o->category ? o->category : "");
+    bind_text(st, 10,
+              apr_pstrcat(pool, o->grid ? "/grids/g/" : "/packages/p/", o->slug, "/", NULL));
+    sqlite3_bind_int64(st, 11, o->stars);
+    sqlite3_bind_int64(st, 12, o->forks);
+    sqlite3_bind_int64(st, 13, o->downloads);
+    sqlite3_bind_int64(st, 14, o->score);
+    sqlite3_bind_int64(st, 15, o->usage);
+    bind_text(st, 16, o->participants ? o->participants : "");
+    bind_text(st, 17, o->last_committed);
+    bind_text(st, 18, o->last_released);
+    sqlite3_bind_int(st, 19, o->weight);
+    if (step_done(db, s, st, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!bulk) {
+        if (!(st = stmt(db, s, S_FTS_INSERT, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, o->title ? o->title : "");
+        bind_text(st, 3, o->slug ? o->slug : "");
+        bind_text(st, 4, o->description ? o->description : "");
+        bind_text(st, 5, o->category ? o->category : "");
+        bind_text(st, 6, o->participants ? o->participants : "");
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    /* exact keys: the title's words, the slug's words */
+    tokenize(s, pool, o->title, FTS5_TOKENIZE_DOCUMENT, tokens);
+    ntitle = tokens->nelts;
+    keys[0] = pki_search_key(pool, (const char **)tokens->elts, ntitle);
+    tokenize(s, pool, o->slug, FTS5_TOKENIZE_DOCUMENT, tokens);
+    keys[1] = pki_search_key(pool, (const char **)tokens->elts + ntitle, tokens->nelts - ntitle);
+    if (!(st = stmt(db, s, S_EXACT_INSERT, pool))) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < 2; i++) {
+        if (!*keys[i]) {
+            continue;
+        }
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    for (i = 0; i < tokens->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(tokens, i, const char *);
+        if (pki_search_length(w) < 3) {
+            continue; /* too short to be a typo's target */
+        }
+        if (words) {
+            apr_int64_t *count = apr_hash_get(words, w, APR_HASH_KEY_STRING);
+            if (!count) {
+                apr_pool_t *hp = apr_hash_pool_get(words);
+                count = apr_pcalloc(hp, sizeof(*count));
+                apr_hash_set(words, apr_pstrdup(hp, w), APR_HASH_KEY_STRING, count);
+            }
+            ++*count;
+            continue;
+        }
+        if (!(st = stmt(db, s, S_WORD_ADD, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (sqlite3_changes(s->conn) == 1) {
+            apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+            apr_int64_t word_id = sqlite3_last_insert_rowid(s->conn);
+            int k, ntri = pki_search_trigrams(w, tri, PKI_SEARCH_MAX_TRIGRAMS);
+            if (!(st = stmt(db, s, S_TRIGRAM_ADD, pool))) {
+                return APR_EGENERAL;
+            }
+            for (k = 0; k < ntri; k++) {
+                sqlite3_bind_int64(st, 1, (apr_int64_t)tri[k]);
+                sqlite3_bind_int64(st, 2, word_id);
+                if (step_done(db, s, st, pool) != APR_SUCCESS) {
+                    return APR_EGENERAL;
+                }
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Brings one object's row up to date: the old one out (FTS5 needs its old text to forget
+ * it), the current one in, under the same n. */
+static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, apr_int64_t item_id,
+                              apr_int64_t now)
+{
+    sqlite3_stmt *st = stmt(db, s, S_OLD, pool), *del;
+    apr_int64_t old = 0, seq = 0;
+    source o;
+    int rc, k;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, grid ? "grid" : "package", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, item_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        old = sqlite3_column_int64(st, 0);
+        if (!(del = stmt(db, s, S_FTS_DELETE, pool))) {
+            done(st);
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(del, 1, old);
+        for (k = 1; k <= 5; k++) {
+            sqlite3_bind_value(del, k + 1, sqlite3_column_value(st, k));
+        }
+        rc = sqlite3_step(del);
+        done(del);
+        done(st);
+        if (rc != SQLITE_DONE) {
+            return failed(db, s, NULL, pool);
+        }
+        if (!(st = stmt(db, s, S_ROW_DELETE, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, old);
+        if (step_done(db, s, st, pool) != APR_SUCCESS ||
+            !(st = stmt(db, s, S_EXACT_DELETE, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, old);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        seq = old & SEQ_MASK;
+    } else if (rc != SQLITE_DONE) {
+        return failed(db, s, st, pool);
+    } else {
+        done(st);
+    }
+
+    if (!(st = stmt(db, s, grid ? S_GRID_SOURCE : S_PACKAGE_SOURCE, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, item_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        done(st);
+        return APR_SUCCESS; /* deleted: nothing to put back */
+    }
+    if (rc != SQLITE_ROW) {
+        return failed(db, s, st, pool);
+    }
+    read_source(st, pool, grid, now, &o);
+    done(st);
+    if (!seq) {
+        if (!(st = stmt(db, s, S_NEXT_SEQ, pool))) {
+            return APR_EGENERAL;
+        }
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            return failed(db, s, st, pool);
+        }
+        seq = sqlite3_column_int64(st, 0);
+        done(st);
+    }
+    return insert_row(db, s, pool, &o, ROW_ID(o.weight, seq), 0, NULL);
+}
+
+static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id, apr_int64_t *out)
+{
+    sqlite3_stmt *st = stmt(db, s, id, pool);
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        return failed(db, s, st, pool);
+    }
+    *out = sqlite3_column_int64(st, 0);
+    done(st);
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
+{
+    apr_int64_t now = apr_time_now(), seq = 1;
+    apr_pool_t *scratch;
+    apr_hash_t *words;
+    apr_hash_index_t *hi;
+    sconn *s = sconn_of(db, pool);
+    int grid, rc;
+
+    if (!s) {
+        return APR_ENOTIMPL;
+    }
+    if (exec(db, s, pool,
+             "DELETE FROM searchv3_searchv3; DELETE FROM searchv3_exact;"
+             " DELETE FROM searchv3_trigram; DELETE FROM searchv3_word;"
+             " DELETE FROM searchv3_dirty;") != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    apr_pool_create(&scratch, pool);
+    words = apr_hash_make(pool);
+    for (grid = 0; grid < 2; grid++) {
+        sqlite3_stmt *st = stmt(db, s, grid ? S_GRID_SOURCE_ALL : S_PACKAGE_SOURCE_ALL, pool);
+        if (!st) {
+            return APR_EGENERAL;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            source o;
+            apr_pool_clear(scratch);
+            read_source(st, scratch, grid, now, &o);
+            if (insert_row(db, s, scratch, &o, ROW_ID(o.weight, seq), 1, words) != APR_SUCCESS) {
+                done(st);
+                return APR_EGENERAL;
+            }
+            seq++;
+        }
+        if (rc != SQLITE_DONE) {
+            return failed(db, s, st, pool);
+        }
+        done(st);
+    }
+    apr_pool_destroy(scratch);
+    /* FTS5 indexes the whole table in one pass: faster than row by row */
+    if (exec(db, s, pool, "INSERT INTO searchv3_fts (searchv3_fts) VALUES ('rebuild')") !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (hi = apr_hash_first(pool, words); hi; hi = apr_hash_next(hi)) {
+        apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+        const void *w;
+        void *count;
+        apr_int64_t word_id;
+        int k, ntri;
+        sqlite3_stmt *st = stmt(db, s, S_WORD_PUT, pool);
+
+        apr_hash_this(hi, &w, NULL, &count);
+        if (!st) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, *(apr_int64_t *)count);
+        if (step_done(db, s, st, pool) != APR_SUCCESS || !(st = stmt(db, s, S_TRIGRAM_ADD, pool))) {
+            return APR_EGENERAL;
+        }
+        word_id = sqlite3_last_insert_rowid(s->conn);
+        ntri = pki_search_trigrams(w, tri, PKI_SEARCH_MAX_TRIGRAMS);
+        for (k = 0; k < ntri; k++) {
+            sqlite3_bind_int64(st, 1, (apr_int64_t)tri[k]);
+            sqlite3_bind_int64(st, 2, word_id);
+            if (step_done(db, s, st, pool) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+        }
+    }
+    {
+        sqlite3_stmt *st = stmt(db, s, S_SET_SEQ, pool);
+        if (!st) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, seq);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    /* weights moved (recency): cached search answers are stale */
+    return exec(db, s, pool, "UPDATE pkgindex_state SET generation = random()");
+}
+
+apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
+{
+    apr_int64_t dirty, rows, now = apr_time_now();
+    apr_pool_t *scratch;
+    sqlite3_stmt *st;
+    sconn *s = sconn_of(db, pool);
+    int rc;
+
+    if (rebuilt) {
+        *rebuilt = 0;
+    }
+    if (!s) {
+        return APR_ENOTIMPL;
+    }
+    if (count_of(db, s, pool, S_DIRTY_COUNT, &dirty) != APR_SUCCESS ||
+        count_of(db, s, pool, S_ROW_COUNT, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!dirty) {
+        return APR_SUCCESS;
+    }
+    if (dirty * REBUILD_FRACTION > rows) {
+        if (rebuilt) {
+            *rebuilt = 1;
+        }
+        return pki_store_search_rebuild(db, pool);
+    }
+    /* The list is read whole first: syncing writes to the tables it would be read from. */
+    {
+        apr_array_header_t *items = apr_array_make(pool, (int)dirty, sizeof(apr_int64_t) * 2);
+        int i;
+        if (!(st = stmt(db, s, S_DIRTY, pool))) {
+            return APR_EGENERAL;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            apr_int64_t *e = apr_array_push(items);
+            const char *type = (const char *)sqlite3_column_text(st, 0);
+            e[0] = type && strcmp(type, "grid") == 0;
+            e[1] = sqlite3_column_int64(st, 1);
+        }
+        if (rc != SQLITE_DONE) {
+            return failed(db, s, st, pool);
+        }
+        done(st);
+        apr_pool_create(&scratch, pool);
+        for (i = 0; i < items->nelts; i++) {
+            apr_int64_t *e = (apr_int64_t *)items->elts + 2 * i;
+            apr_pool_clear(scratch);
+            if (sync_item(db, s, scratch, (int)e[0], e[1], now) != APR_SUCCESS) {
+                db->error = apr_pstrdup(pool, db->error);
+                apr_pool_destroy(scratch);
+                return APR_EGENERAL;
+            }
+        }
+        apr_pool_destroy(scratch);
+    }
+    return exec(db, s, pool, "DELETE FROM searchv3_dirty");
+}
