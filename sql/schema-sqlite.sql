@@ -223,7 +223,8 @@ CREATE TABLE IF NOT EXISTS searchv3_trigram (
     PRIMARY KEY (trigram, word_id)
 ) WITHOUT ROWID;
 
--- Objects whose search row is out of date, marked by any writer's triggers.
+-- Objects whose search row is out of date, marked by any writer's triggers. (NOT EXISTS, not
+-- INSERT OR IGNORE: inside an upsert, the outer statement's conflict handling applies.)
 CREATE TABLE IF NOT EXISTS searchv3_dirty (
     item_type  TEXT NOT NULL,
     item_id    INTEGER NOT NULL,
@@ -236,30 +237,57 @@ CREATE TABLE IF NOT EXISTS searchv3_state (
 );
 INSERT OR IGNORE INTO searchv3_state (id, seq) VALUES (1, 1);
 CREATE TRIGGER IF NOT EXISTS searchv3_package_i AFTER INSERT ON package_package
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', NEW.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', NEW.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
+      AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_package_u AFTER UPDATE ON package_package
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', OLD.id), ('package', NEW.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', OLD.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
+      AND item_id = OLD.id); INSERT INTO searchv3_dirty SELECT 'package', NEW.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
+      AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_package_d AFTER DELETE ON package_package
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', OLD.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', OLD.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
+      AND item_id = OLD.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_version_u AFTER UPDATE ON package_version
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('package', NEW.package_id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', NEW.package_id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
+      AND item_id = NEW.package_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_i AFTER INSERT ON grid_grid
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', NEW.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', NEW.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_u AFTER UPDATE ON grid_grid
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.id), ('grid', NEW.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = OLD.id); INSERT INTO searchv3_dirty SELECT 'grid', NEW.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_d AFTER DELETE ON grid_grid
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = OLD.id); END;
 -- a grid's weight counts its packages
 CREATE TRIGGER IF NOT EXISTS searchv3_member_i AFTER INSERT ON grid_gridpackage
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', NEW.grid_id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', NEW.grid_id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = NEW.grid_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_member_u AFTER UPDATE ON grid_gridpackage
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.grid_id), ('grid', NEW.grid_id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.grid_id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = OLD.grid_id); INSERT INTO searchv3_dirty SELECT 'grid', NEW.grid_id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = NEW.grid_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_member_d AFTER DELETE ON grid_gridpackage
-BEGIN INSERT OR IGNORE INTO searchv3_dirty VALUES ('grid', OLD.grid_id); END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.grid_id
+      WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
+      AND item_id = OLD.grid_id); END;
 -- a package's search row holds its category's title
 CREATE TRIGGER IF NOT EXISTS searchv3_category_u AFTER UPDATE OF title ON package_category
 WHEN NEW.title IS NOT OLD.title
-BEGIN INSERT OR IGNORE INTO searchv3_dirty SELECT 'package', id FROM package_package
-      WHERE category_id = NEW.id; END;
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', p.id FROM package_package p
+      WHERE p.category_id = NEW.id AND NOT EXISTS (SELECT 1 FROM searchv3_dirty d
+      WHERE d.item_type = 'package' AND d.item_id = p.id); END;
 
 COMMIT;

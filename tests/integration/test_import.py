@@ -31,8 +31,19 @@ def dump(db, generation=True):
     """Every row of every table, for comparing databases. GENERATION False leaves out the data
     generation, a random value that two databases with the same rows do not share."""
     with sqlite3.connect(db) as conn:
-        return "\n".join(line for line in conn.iterdump()
-                         if generation or not line.startswith('INSERT INTO "pkgindex_state"'))
+        lines = [line for line in conn.iterdump()
+                 if (generation or not line.startswith('INSERT INTO "pkgindex_state"'))
+                 and not line.startswith('INSERT INTO "searchv3_')]
+        # The search index by content: its row numbers and FTS5 pages depend on the path
+        # (rebuilt or updated row by row), what it finds does not.
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(searchv3_searchv3)")
+                if r[1] != "id"]
+        lines += [repr(r) for r in conn.execute(
+            f"SELECT {', '.join(cols)} FROM searchv3_searchv3 ORDER BY item_type, item_id")]
+        lines += [repr(r) for r in conn.execute(
+            "SELECT s.item_type, s.item_id, e.key FROM searchv3_exact e"
+            " JOIN searchv3_searchv3 s ON s.id = e.id ORDER BY 1, 2, 3")]
+        return "\n".join(lines)
 
 
 def write(path, text):
