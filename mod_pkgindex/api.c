@@ -428,6 +428,13 @@ static void wrap_html(const pki_request *req, pki_response *resp, const pki_rout
     page.previous = resp->previous;
     page.next = resp->next;
     page.pages = resp->pages;
+    if (route->resource == PKI_RES_SEARCH) {
+        const char *format = format_param(q);
+        page.search_action = apr_pstrcat(req->pool, req->prefix, req->path, NULL);
+        page.search_q = search_param(req->pool, q);
+        /* ?format=api keeps the browsable page (a .api suffix is in the action already) */
+        page.search_format = format && strcmp(format, "api") == 0 ? format : NULL;
+    }
     pki_buf_init(&html, req->pool, resp->body.len * 2 + 4096);
     pki_render_html(&html, &page);
     resp->body = html;

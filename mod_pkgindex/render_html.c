@@ -130,7 +130,32 @@ static const char style[] =
     ".meta{color:#57606a}"
     "nav{display:flex;flex-wrap:wrap;gap:.3rem;margin:.8rem 0}"
     "nav .current{background:#0c4b33;color:#fff;border-color:#0c4b33}"
-    "nav .gap{border:none;background:none}";
+    "nav .gap{border:none;background:none}"
+    "form.search{display:flex;gap:.5rem;margin:.8rem 0}"
+    "form.search input{flex:1;min-width:0;font:inherit;padding:.4rem .7rem;border:1px solid"
+    " #d0d7de;border-radius:6px}"
+    "form.search button{font:inherit;padding:.4rem 1rem;border:1px solid #0c4b33;border-radius:6px;"
+    "background:#0c4b33;color:#fff;cursor:pointer}";
+
+/* A GET form: the browser builds ?q=…, the page answers with the results below it. */
+static void search_form(pki_buf *out, const pki_html_page *p)
+{
+    if (!p->search_action) {
+        return;
+    }
+    pki_buf_puts(out, "<form class=\"search\" role=\"search\" method=\"get\" action=\"");
+    esc(out, p->search_action);
+    pki_buf_puts(out, "\"><input type=\"search\" name=\"q\" maxlength=\"400\" "
+                      "placeholder=\"Search packages and grids\" aria-label=\"Search\" value=\"");
+    esc(out, p->search_q ? p->search_q : "");
+    pki_buf_puts(out, "\">");
+    if (p->search_format) {
+        pki_buf_puts(out, "<input type=\"hidden\" name=\"format\" value=\"");
+        esc(out, p->search_format);
+        pki_buf_puts(out, "\">");
+    }
+    pki_buf_puts(out, "<button type=\"submit\">Search</button></form>");
+}
 
 static void pagination(pki_buf *out, const pki_html_page *p)
 {
@@ -198,6 +223,7 @@ void pki_render_html(pki_buf *out, const pki_html_page *p)
         }
     }
     pki_buf_puts(out, "</div>");
+    search_form(out, p);
     pagination(out, p);
     pki_buf_puts(out, "<div class=\"response\"><pre><span class=\"meta\"><b>");
     esc(out, p->method);

@@ -31,6 +31,9 @@ typedef struct pki_html_page {
     const char *root_url;        /* the API root */
     const char *previous, *next; /* list pages: links, or NULL */
     apr_array_header_t *pages;   /* pki_html_page_link, or NULL */
+    /* the search page's form: its action (the path as requested), the query shown, and a
+     * ?format= to keep (or NULL) */
+    const char *search_action, *search_q, *search_format;
 } pki_html_page;
 
 void pki_render_html(pki_buf *out, const pki_html_page *page);

@@ -99,3 +99,22 @@ def test_clicking_through(browser, multi_server):
     browser.find_element(By.CSS_SELECTOR, "nav a[rel=prev]").click()
     assert browser.find_element(By.CSS_SELECTOR, "nav .current").text == "2"
     browser.save_screenshot(os.path.join(OUTPUT, "grids.png"))
+
+
+def test_search_box(browser, real_server):
+    """Type a query into the search page's box, submit, read the results, follow one."""
+    from selenium.webdriver.common.keys import Keys
+    base = f"http://127.0.0.1:{real_server.port}"
+    browser.get(base + "/api/v4/search/?format=api")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Search V3 List"
+    box = browser.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
+    box.send_keys("galery")  # a typo
+    box.send_keys(Keys.RETURN)
+    block = browser.find_element(By.CSS_SELECTOR, "div.response pre").text
+    assert block.startswith("GET /api/v4/search/?q=galery&format=api\nHTTP 200 OK\n")
+    results = json.loads(block.split("\n\n", 1)[1])
+    assert {"Django Starcross Gallery", "gnocchi-gallery"} <= {r["title"] for r in results}
+    assert browser.find_element(By.CSS_SELECTOR, "form.search input[name=q]").get_attribute("value") == "galery"
+    browser.save_screenshot(os.path.join(OUTPUT, "search.png"))
+    browser.find_element(By.CSS_SELECTOR, "a.format").click()
+    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == results

@@ -8,6 +8,7 @@ HTML-escaped; lists have pagination controls.
 import html.parser
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -161,3 +162,26 @@ def test_conditional_requests_on_pages(conformance_server):
     assert etag != json_etag  # another representation, another tag
     again = conformance_server.request("GET", "/api/v4/grids/2/?format=api", headers={"If-None-Match": etag})
     assert again.status == 304 and again.body == b""
+
+
+def test_search_page_has_a_search_box(real_server):
+    import html5lib
+    for path, keep_format in (("/api/v4/search/?format=api&q=gallery", True),
+                              ("/api/v4/search.api?q=gallery", False),
+                              ("/api/v4/search/?q=gallery", False)):
+        resp = real_server.request("GET", path, headers={"Accept": "text/html"})
+        assert resp.status == 200, path
+        html5lib.HTMLParser(strict=True).parse(resp.body)
+        text = resp.body.decode()
+        form = re.search(r'<form class="search"[^>]*action="([^"]*)"[^>]*>(.*?)</form>', text)
+        assert form, path
+        assert form.group(1) == path.split("?")[0]
+        assert 'name="q"' in form.group(2) and 'value="gallery"' in form.group(2)
+        assert ('name="format" value="api"' in form.group(2)) == keep_format
+        page = Page(text)
+        assert json.loads(page.block.split("\n\n", 1)[1])[0]["title"] in (
+            "Django Starcross Gallery", "gnocchi-gallery")
+    # the query shown back is escaped; other pages have no search box
+    resp = real_server.request("GET", "/api/v4/search/?format=api&q=%22%3E%3Cscript%3Ex")
+    assert '<script>x' not in resp.body.decode() and 'value="&quot;&gt;&lt;script&gt;x"' in resp.body.decode()
+    assert b'class="search"' not in real_server.request("GET", "/api/v4/?format=api").body
