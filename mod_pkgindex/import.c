@@ -873,11 +873,15 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         check_references(&im, PKI_RES_CATEGORIES);
         reconcile_grids(&im);
         check_references(&im, PKI_RES_GRIDS);
+        if (!im.fatal && opts->bulk && pki_store_recount(db, pool) != APR_SUCCESS) {
+            db_failed(&im, 0);
+        }
         if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
             db_failed(&im, 0);
         }
         /* the search index changes in the same transaction as the objects */
-        if (!im.fatal && pki_store_search_sync(db, pool, NULL) != APR_SUCCESS) {
+        if (!im.fatal && (opts->bulk ? pki_store_search_rebuild(db, pool)
+                                     : pki_store_search_sync(db, pool, NULL)) != APR_SUCCESS) {
             db_failed(&im, 0);
         }
     }

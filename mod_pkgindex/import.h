@@ -29,6 +29,9 @@ typedef struct pki_import_options {
     pki_resource type;  /* PKI_RES_ROOT: recognise each record by its keys */
     int create_missing; /* make placeholder rows for objects only seen as links */
     int skip_invalid;   /* import the valid records, list the others */
+    /* The database is new and its triggers are off (pkgindex-import made it in this run):
+     * counts are recounted and the search index rebuilt after each file. */
+    int bulk;
     /* Objects the files after this one hold: links to them are satisfied later. */
     const pki_import_ids *later;
     int nlater;

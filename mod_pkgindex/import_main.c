@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_strings.h>
@@ -71,7 +73,7 @@ static int usage(const char *msg)
 }
 
 /* Opens the database and prepares every statement the importer and the module use. */
-static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
+static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db, int *fresh, int *bulk)
 {
     const char *err = NULL, *path;
     apr_finfo_t fi;
@@ -86,6 +88,7 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
         fprintf(stderr, "pkgindex-import: %s does not exist (--init creates it)\n", path);
         return 0;
     }
+    *fresh = init && apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS;
     memset(db, 0, sizeof(*db));
     db->pool = pool;
     db->prepared = apr_hash_make(pool);
@@ -104,10 +107,20 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
                               "PRAGMA cache_size = -262144;\n"
                               "PRAGMA synchronous = NORMAL;\n"
                               "PRAGMA temp_store = MEMORY;\n") != APR_SUCCESS ||
-        (init && pki_store_exec_script(db, pool, pki_schema_sqlite) != APR_SUCCESS)) {
+        (init && pki_store_exec_script(db, pool, pki_schema_sqlite) != APR_SUCCESS) ||
+        /* A database this run creates has no reader yet: a rollback journal, which writes
+         * each page once (WAL writes it twice), until the end, when WAL is switched on for
+         * the server's readers. A rollback still undoes a refused file. */
+        (*fresh &&
+         pki_store_exec_script(db, pool, "PRAGMA journal_mode = DELETE;\n") != APR_SUCCESS)) {
         fprintf(stderr, "pkgindex-import: %s: %s\n", path, db->error);
         return 0;
     }
+    /* A database made by this run has no other user yet: its bookkeeping triggers (counts, data
+     * generation, search marks: several per row) are off, and redone once per file instead
+     * (before preparing: the switch expires prepared statements). */
+    *bulk = *fresh && sqlite3_db_config(pki_store_sqlite(db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
+                                        NULL) == SQLITE_OK;
     if (pki_store_prepare_all(db, pool) != APR_SUCCESS) {
         fprintf(stderr,
                 "pkgindex-import: %s: not a mod_pkgindex database (%s); --init creates "
@@ -118,7 +131,20 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db)
     return 1;
 }
 
-static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c)
+/* Closes DB, in WAL mode again if this run created it (see open_db). */
+static int close_db(apr_pool_t *pool, pki_db *db, int fresh)
+{
+    int ok = 1;
+
+    if (fresh && pki_store_exec_script(db, pool, "PRAGMA journal_mode = WAL;\n") != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: journal_mode WAL: %s\n", db->error);
+        ok = 0;
+    }
+    pki_store_close(db);
+    return ok;
+}
+
+static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
 {
     apr_dbd_transaction_t *trans = NULL;
     apr_time_t started = apr_time_now();
@@ -136,8 +162,7 @@ static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c)
         fprintf(stderr, "search index rebuilt (%.1f s)\n",
                 (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
     }
-    pki_store_close(db);
-    return rv == APR_SUCCESS ? 0 : 1;
+    return close_db(pool, db, fresh) && rv == APR_SUCCESS ? 0 : 1;
 }
 
 int main(int argc, const char *const *argv)
@@ -159,9 +184,13 @@ int main(int argc, const char *const *argv)
     pki_import_options io;
     pki_db db;
     cli c;
-    int ch, init = 0, reindex = 0, failed = 0, i;
+    int ch, init = 0, reindex = 0, fresh = 0, failed = 0, i;
     apr_status_t rv;
 
+    /* One connection, used by one thread (the writer): no mutex per call, and no memory
+     * statistics (a global lock per allocation) - as the module's children. */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
@@ -233,11 +262,11 @@ int main(int argc, const char *const *argv)
     if (opt->ind >= argc && !init && !reindex) {
         return usage("no input files");
     }
-    if (!open_db(pool, spec, init, &db)) {
+    if (!open_db(pool, spec, init, &db, &fresh, &io.bulk)) {
         return 1;
     }
     if (reindex) {
-        return do_reindex(pool, &db, &c);
+        return do_reindex(pool, &db, &c, fresh);
     }
 
     /* Links may point at objects a later file brings: learn those files' ids first. */
@@ -309,6 +338,8 @@ int main(int argc, const char *const *argv)
         }
         apr_pool_destroy(fpool);
     }
-    pki_store_close(&db);
+    if (!close_db(pool, &db, fresh)) {
+        failed = 1;
+    }
     return failed ? 1 : 0;
 }

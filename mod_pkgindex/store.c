@@ -351,6 +351,19 @@ void pki_store_read_end(pki_db *db)
     }
 }
 
+apr_status_t pki_store_recount(pki_db *db, apr_pool_t *pool)
+{
+    return pki_store_exec_script(
+        db, pool,
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package),"
+        " version = version + 1 WHERE name = 'package_package';\n"
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid),"
+        " version = version + 1 WHERE name = 'grid_grid';\n"
+        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category),"
+        " version = version + 1 WHERE name = 'package_category';\n"
+        "UPDATE pkgindex_state SET generation = random();\n");
+}
+
 void *pki_store_sqlite(pki_db *db)
 {
     native *n = native_of(db);
@@ -885,8 +898,16 @@ static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void 
     }
     rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
     if (rv != 0) {
+        /* the first failure's words (a constraint's, which callers look for), even when the
+         * statement is tried again after a schema change (see select_rows) */
         db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
                                  apr_dbd_error(db->driver, db->handle, rv));
+        if (may_reprepare(db) && pki_store_prepare_all(db, pool) == APR_SUCCESS) {
+            stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+            rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
+        }
+    }
+    if (rv != 0) {
         return APR_EGENERAL;
     }
     return APR_SUCCESS;

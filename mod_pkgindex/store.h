@@ -149,6 +149,10 @@ void pki_store_search_release(pki_db *db);
 /* The SQLite connection under DB (sqlite3 *), or NULL on another driver. */
 void *pki_store_sqlite(pki_db *db);
 
+/* After a load with triggers off (a database nobody has seen yet): the row counts recounted,
+ * the checkpoints marked stale, a new data generation. */
+apr_status_t pki_store_recount(pki_db *db, apr_pool_t *pool);
+
 /* Runs SQL, a script of statements each ending in ";" at the end of a line (the schema). */
 apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql);
 

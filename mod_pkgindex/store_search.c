@@ -5,6 +5,7 @@
  * file is the SQLite backend of search; a PostgreSQL one (tsvector + pg_trgm, as the
  * original) takes the same items from search.c. */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -65,6 +66,10 @@ typedef enum {
     S_DIRTY,
     S_DIRTY_COUNT,
     S_ROW_COUNT,
+    S_OBJECT_COUNT,
+    S_BULK_PACKAGES,
+    S_BULK_GRIDS,
+    S_TITLES,
     S_COUNT_
 } stmt_id;
 
@@ -95,14 +100,14 @@ static const char *const sql[S_COUNT_] = {
     [S_FTS_INSERT] = "INSERT INTO searchv3_fts (rowid, title, slug, description, category,"
                      " participants) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_ROW_DELETE] = "DELETE FROM searchv3_searchv3 WHERE id = ?1",
-    [S_EXACT_DELETE] = "DELETE FROM searchv3_exact WHERE id = ?1",
+    [S_EXACT_DELETE] = "DELETE FROM searchv3_exact WHERE key = ?1 AND id = ?2",
     [S_ROW_INSERT] = "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id,"
                      " title, title_no_prefix, slug, slug_no_prefix, clean_title, description,"
                      " category, absolute_url, repo_watchers, repo_forks, pypi_downloads, score,"
                      " usage, participants, last_committed, last_released, weight) VALUES (?1,"
                      " ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?6, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
                      " ?16, ?17, ?18, ?19)",
-    [S_EXACT_INSERT] = "INSERT OR IGNORE INTO searchv3_exact (key, id) VALUES (?1, ?2)",
+    [S_EXACT_INSERT] = "INSERT INTO searchv3_exact (key, id) VALUES (?1, ?2)",
     [S_WORD_ADD] = "INSERT OR IGNORE INTO searchv3_word (word, n) VALUES (?1, 1)",
     [S_WORD_PUT] = "INSERT INTO searchv3_word (word, n) VALUES (?1, ?2)",
     [S_TRIGRAM_ADD] = "INSERT OR IGNORE INTO searchv3_trigram (trigram, word_id) VALUES (?1, ?2)",
@@ -111,15 +116,48 @@ static const char *const sql[S_COUNT_] = {
     [S_DIRTY] = "SELECT item_type, item_id FROM searchv3_dirty",
     [S_DIRTY_COUNT] = "SELECT COUNT(*) FROM searchv3_dirty",
     [S_ROW_COUNT] = "SELECT COUNT(*) FROM searchv3_searchv3",
+    [S_OBJECT_COUNT] = "SELECT (SELECT n FROM pkgindex_count WHERE name = 'package_package') +"
+                       " (SELECT n FROM pkgindex_count WHERE name = 'grid_grid')",
+    [S_BULK_PACKAGES] =
+        "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
+        " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
+        " absolute_url, repo_watchers, repo_forks, pypi_downloads, score, usage, participants,"
+        " last_committed, last_released, weight) SELECT (100 - w) << 48 | pkgindex_seq(), created,"
+        " modified, 'package', id, title, title, slug, slug, title, description, category,"
+        " '/packages/p/' || slug || '/', stars, forks, downloads, score, usage, participants,"
+        " last_commit, released, w FROM (SELECT p.id, p.created,"
+        " p.modified, p.title, p.slug, p.repo_description AS description,"
+        " COALESCE(c.title, '') AS category, p.participants, p.repo_watchers AS stars,"
+        " p.repo_forks AS forks, p.pypi_downloads AS downloads, p.score, p.usage_count AS usage,"
+        " p.last_commit_date AS last_commit, v.upload_time AS released,"
+        " pkgindex_weight(?1, 0, p.repo_description, p.repo_watchers, p.repo_forks,"
+        " p.usage_count, 0, p.last_commit_date, v.upload_time, p.latest_version_id IS NOT NULL,"
+        " COALESCE(p.documentation_url, '') <> '', p.modified) AS w FROM package_package p"
+        " LEFT JOIN package_category c ON c.id = p.category_id"
+        " LEFT JOIN package_version v ON v.id = p.latest_version_id)",
+    [S_BULK_GRIDS] =
+        "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
+        " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
+        " absolute_url, participants, weight) SELECT (100 - w) << 48 | pkgindex_seq(), created,"
+        " modified, 'grid', id, title, title, slug, slug, title, description, '',"
+        " '/grids/g/' || slug || '/', '', w FROM (SELECT g.id, g.created, g.modified, g.title, "
+        "g.slug, g.description, pkgindex_weight(?1, 1,"
+        " g.description, 0, 0, 0, (SELECT COUNT(*) FROM grid_gridpackage gp"
+        " WHERE gp.grid_id = g.id), NULL, NULL, 0, 0, g.modified) AS w FROM grid_grid g)",
+    [S_TITLES] = "SELECT id, title, slug FROM searchv3_searchv3",
 };
 
 /* A connection's search statements and tokenizer. */
 typedef struct sconn {
+    apr_int64_t seq; /* pkgindex_seq()'s last value */
     sqlite3 *conn;
     fts5_tokenizer tok;
     Fts5Tokenizer *tokenizer;
     sqlite3_stmt *st[S_COUNT_];
+    apr_pool_t *scratch; /* pkgindex_key()'s, cleared per call */
 } sconn;
+
+static void register_functions(sconn *s);
 
 #define SEARCH_KEY "pkgindex-search"
 
@@ -269,6 +307,8 @@ static sconn *sconn_of(pki_db *db, apr_pool_t *pool)
         }
         return NULL;
     }
+    apr_pool_create(&s->scratch, db->pool);
+    register_functions(s);
     /* registered after the driver's close, so it runs before it */
     apr_pool_userdata_set(s, SEARCH_KEY, sconn_cleanup, db->pool);
     return s;
@@ -343,6 +383,72 @@ static void tokenize(sconn *s, apr_pool_t *pool, const char *text, int flags,
     if (text && *text) {
         s->tok.xTokenize(s->tokenizer, &k, flags, text, (int)strlen(text), take_token);
     }
+}
+
+/* --- SQL functions for the rebuild, so that it runs as a few statements --- */
+
+static apr_int64_t value_time(sqlite3_value *v)
+{
+    const char *t = (const char *)sqlite3_value_text(v);
+    apr_int64_t usec;
+
+    return t && pki_time_parse(t, &usec) == 0 ? usec : PKI_TIME_NULL;
+}
+
+/* pkgindex_weight(now, grid, description, stars, forks, usage, packages, last_commit,
+ * released, has_release, has_documentation, modified): pki_search_weight(). */
+static void weight_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
+{
+    pki_search_facts f;
+
+    (void)n;
+    memset(&f, 0, sizeof(f));
+    f.grid = sqlite3_value_int(v[1]);
+    f.description = (const char *)sqlite3_value_text(v[2]);
+    f.stars = sqlite3_value_int64(v[3]);
+    f.forks = sqlite3_value_int64(v[4]);
+    f.usage = sqlite3_value_int64(v[5]);
+    f.packages = sqlite3_value_int64(v[6]);
+    f.last_commit = value_time(v[7]);
+    f.released = value_time(v[8]);
+    f.has_release = sqlite3_value_int(v[9]);
+    f.has_documentation = sqlite3_value_int(v[10]);
+    f.modified = value_time(v[11]);
+    sqlite3_result_int(ctx, pki_search_weight(&f, sqlite3_value_int64(v[0])));
+}
+
+/* pkgindex_key(text): the exact-match key of TEXT's words. */
+static void key_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
+{
+    sconn *s = sqlite3_user_data(ctx);
+    apr_array_header_t *tokens = apr_array_make(s->scratch, 8, sizeof(const char *));
+    const char *key;
+
+    (void)n;
+    tokenize(s, s->scratch, (const char *)sqlite3_value_text(v[0]), FTS5_TOKENIZE_DOCUMENT, tokens);
+    key = pki_search_key(s->scratch, (const char **)tokens->elts, tokens->nelts);
+    sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+    apr_pool_clear(s->scratch);
+}
+
+/* pkgindex_seq(): 1, 2, 3, … from the rebuild's start (row_number() would materialize the
+ * whole result first). */
+static void seq_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
+{
+    sconn *s = sqlite3_user_data(ctx);
+
+    (void)n, (void)v;
+    sqlite3_result_int64(ctx, ++s->seq);
+}
+
+static void register_functions(sconn *s)
+{
+    sqlite3_create_function_v2(s->conn, "pkgindex_seq", 0, SQLITE_UTF8, s, seq_fn, NULL, NULL,
+                               NULL);
+    sqlite3_create_function_v2(s->conn, "pkgindex_weight", 12, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                               NULL, weight_fn, NULL, NULL, NULL);
+    sqlite3_create_function_v2(s->conn, "pkgindex_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, s,
+                               key_fn, NULL, NULL, NULL);
 }
 
 /* --- Searching --- */
@@ -743,15 +849,54 @@ static void bind_text(sqlite3_stmt *st, int col, const char *s)
     }
 }
 
-/* Inserts O's row as ID (and, unless BULK, its FTS5 entry), its exact keys, and hands its title
- * words to WORDS (word -> count) or, when WORDS is NULL, adds the new ones to the index. */
+/* The exact-match keys of a title and a slug (the second NULL when it is the first), and
+ * their words in TOKENS. */
+static void object_keys(sconn *s, apr_pool_t *pool, const char *title, const char *slug,
+                        const char *keys[2], apr_array_header_t *tokens)
+{
+    int ntitle;
+
+    tokenize(s, pool, title, FTS5_TOKENIZE_DOCUMENT, tokens);
+    ntitle = tokens->nelts;
+    keys[0] = pki_search_key(pool, (const char **)tokens->elts, ntitle);
+    tokenize(s, pool, slug, FTS5_TOKENIZE_DOCUMENT, tokens);
+    keys[1] = pki_search_key(pool, (const char **)tokens->elts + ntitle, tokens->nelts - ntitle);
+    if (!*keys[0]) {
+        keys[0] = *keys[1] ? keys[1] : NULL;
+        keys[1] = NULL;
+    } else if (!*keys[1] || strcmp(keys[0], keys[1]) == 0) {
+        keys[1] = NULL;
+    }
+}
+
+/* Runs ID (S_EXACT_INSERT or S_EXACT_DELETE) for each key of row ROW. */
+static apr_status_t each_key(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id,
+                             const char *keys[2], apr_int64_t row)
+{
+    sqlite3_stmt *st = stmt(db, s, id, pool);
+    int i;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < 2 && keys[i]; i++) {
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, row);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Inserts O's row as ID, its FTS5 entry, its exact keys and its new title words. */
 static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const source *o,
-                               apr_int64_t id, int bulk, apr_hash_t *words)
+                               apr_int64_t id)
 {
     sqlite3_stmt *st = stmt(db, s, S_ROW_INSERT, pool);
     apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
     const char *keys[2];
-    int i, ntitle;
+    int i;
 
     if (!st) {
         return APR_EGENERAL;
@@ -779,7 +924,7 @@ static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const sou
     if (step_done(db, s, st, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (!bulk) {
+    {
         if (!(st = stmt(db, s, S_FTS_INSERT, pool))) {
             return APR_EGENERAL;
         }
@@ -793,39 +938,14 @@ static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const sou
             return APR_EGENERAL;
         }
     }
-    /* exact keys: the title's words, the slug's words */
-    tokenize(s, pool, o->title, FTS5_TOKENIZE_DOCUMENT, tokens);
-    ntitle = tokens->nelts;
-    keys[0] = pki_search_key(pool, (const char **)tokens->elts, ntitle);
-    tokenize(s, pool, o->slug, FTS5_TOKENIZE_DOCUMENT, tokens);
-    keys[1] = pki_search_key(pool, (const char **)tokens->elts + ntitle, tokens->nelts - ntitle);
-    if (!(st = stmt(db, s, S_EXACT_INSERT, pool))) {
+    object_keys(s, pool, o->title, o->slug, keys, tokens);
+    if (each_key(db, s, pool, S_EXACT_INSERT, keys, id) != APR_SUCCESS) {
         return APR_EGENERAL;
-    }
-    for (i = 0; i < 2; i++) {
-        if (!*keys[i]) {
-            continue;
-        }
-        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, id);
-        if (step_done(db, s, st, pool) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
     }
     for (i = 0; i < tokens->nelts; i++) {
         const char *w = APR_ARRAY_IDX(tokens, i, const char *);
         if (pki_search_length(w) < 3) {
             continue; /* too short to be a typo's target */
-        }
-        if (words) {
-            apr_int64_t *count = apr_hash_get(words, w, APR_HASH_KEY_STRING);
-            if (!count) {
-                apr_pool_t *hp = apr_hash_pool_get(words);
-                count = apr_pcalloc(hp, sizeof(*count));
-                apr_hash_set(words, apr_pstrdup(hp, w), APR_HASH_KEY_STRING, count);
-            }
-            ++*count;
-            continue;
         }
         if (!(st = stmt(db, s, S_WORD_ADD, pool))) {
             return APR_EGENERAL;
@@ -860,6 +980,7 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
 {
     sqlite3_stmt *st = stmt(db, s, S_OLD, pool), *del;
     apr_int64_t old = 0, seq = 0;
+    const char *keys[2];
     source o;
     int rc, k;
 
@@ -881,6 +1002,9 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         }
         rc = sqlite3_step(del);
         done(del);
+        object_keys(s, pool, (const char *)sqlite3_column_text(st, 1),
+                    (const char *)sqlite3_column_text(st, 2), keys,
+                    apr_array_make(pool, 8, sizeof(const char *)));
         done(st);
         if (rc != SQLITE_DONE) {
             return failed(db, s, NULL, pool);
@@ -890,11 +1014,7 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         }
         sqlite3_bind_int64(st, 1, old);
         if (step_done(db, s, st, pool) != APR_SUCCESS ||
-            !(st = stmt(db, s, S_EXACT_DELETE, pool))) {
-            return APR_EGENERAL;
-        }
-        sqlite3_bind_int64(st, 1, old);
-        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            each_key(db, s, pool, S_EXACT_DELETE, keys, old) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         seq = old & SEQ_MASK;
@@ -928,7 +1048,7 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         seq = sqlite3_column_int64(st, 0);
         done(st);
     }
-    return insert_row(db, s, pool, &o, ROW_ID(o.weight, seq), 0, NULL);
+    return insert_row(db, s, pool, &o, ROW_ID(o.weight, seq));
 }
 
 static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id, apr_int64_t *out)
@@ -948,48 +1068,84 @@ static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id,
 
 apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
 {
-    apr_int64_t now = apr_time_now(), seq = 1;
+    apr_int64_t now = apr_time_now();
     apr_pool_t *scratch;
-    apr_hash_t *words;
+    apr_hash_t *words = apr_hash_make(pool);
     apr_hash_index_t *hi;
+    sqlite3_stmt *st;
     sconn *s = sconn_of(db, pool);
-    int grid, rc;
+    int rc;
 
     if (!s) {
         return APR_ENOTIMPL;
     }
     if (exec(db, s, pool,
-             "DELETE FROM searchv3_searchv3; DELETE FROM searchv3_exact;"
-             " DELETE FROM searchv3_trigram; DELETE FROM searchv3_word;"
-             " DELETE FROM searchv3_dirty;") != APR_SUCCESS) {
+             "DELETE FROM searchv3_searchv3; DROP INDEX IF EXISTS searchv3_exact_key;"
+             " DELETE FROM searchv3_exact; DELETE FROM searchv3_trigram;"
+             " DELETE FROM searchv3_word; DELETE FROM searchv3_dirty;") != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* The rows in two statements, weights by pkgindex_weight() (search.c's formula, as the
+     * row-by-row path computes them), numbered in table order. */
+    s->seq = 0;
+    if (!(st = stmt(db, s, S_BULK_PACKAGES, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, now);
+    if (step_done(db, s, st, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!(st = stmt(db, s, S_BULK_GRIDS, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, now);
+    if (step_done(db, s, st, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* One pass over the titles and slugs: exact keys (in table order; the index is made
+     * after, by one sort) and title words for typos, counted. */
+    if (!(st = stmt(db, s, S_TITLES, pool))) {
         return APR_EGENERAL;
     }
     apr_pool_create(&scratch, pool);
-    words = apr_hash_make(pool);
-    for (grid = 0; grid < 2; grid++) {
-        sqlite3_stmt *st = stmt(db, s, grid ? S_GRID_SOURCE_ALL : S_PACKAGE_SOURCE_ALL, pool);
-        if (!st) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        apr_array_header_t *tokens = apr_array_make(scratch, 8, sizeof(const char *));
+        const char *keys[2];
+        int i;
+        object_keys(s, scratch, (const char *)sqlite3_column_text(st, 1),
+                    (const char *)sqlite3_column_text(st, 2), keys, tokens);
+        if (each_key(db, s, scratch, S_EXACT_INSERT, keys, sqlite3_column_int64(st, 0)) !=
+            APR_SUCCESS) {
+            done(st);
             return APR_EGENERAL;
         }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            source o;
-            apr_pool_clear(scratch);
-            read_source(st, scratch, grid, now, &o);
-            if (insert_row(db, s, scratch, &o, ROW_ID(o.weight, seq), 1, words) != APR_SUCCESS) {
-                done(st);
-                return APR_EGENERAL;
+        for (i = 0; i < tokens->nelts; i++) {
+            const char *w = APR_ARRAY_IDX(tokens, i, const char *);
+            apr_int64_t *count;
+            if (pki_search_length(w) < 3) {
+                continue; /* too short to be a typo's target */
             }
-            seq++;
+            if (!(count = apr_hash_get(words, w, APR_HASH_KEY_STRING))) {
+                count = apr_pcalloc(pool, sizeof(*count));
+                apr_hash_set(words, apr_pstrdup(pool, w), APR_HASH_KEY_STRING, count);
+            }
+            ++*count;
         }
-        if (rc != SQLITE_DONE) {
-            return failed(db, s, st, pool);
-        }
-        done(st);
+        apr_pool_clear(scratch);
     }
     apr_pool_destroy(scratch);
-    /* FTS5 indexes the whole table in one pass: faster than row by row */
-    if (exec(db, s, pool, "INSERT INTO searchv3_fts (searchv3_fts) VALUES ('rebuild')") !=
-        APR_SUCCESS) {
+    if (rc != SQLITE_DONE) {
+        return failed(db, s, st, pool);
+    }
+    done(st);
+    /* FTS5 indexes the whole table in one pass, faster than row by row */
+    if (exec(db, s, pool,
+             "CREATE INDEX searchv3_exact_key ON searchv3_exact (key, id);"
+             " INSERT INTO searchv3_fts (searchv3_fts) VALUES ('rebuild')") != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* that schema change expired the connection's apr_dbd statements: prepared again now */
+    if (db->prepared && pki_store_prepare_all(db, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (hi = apr_hash_first(pool, words); hi; hi = apr_hash_next(hi)) {
@@ -998,10 +1154,9 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
         void *count;
         apr_int64_t word_id;
         int k, ntri;
-        sqlite3_stmt *st = stmt(db, s, S_WORD_PUT, pool);
 
         apr_hash_this(hi, &w, NULL, &count);
-        if (!st) {
+        if (!(st = stmt(db, s, S_WORD_PUT, pool))) {
             return APR_EGENERAL;
         }
         sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
@@ -1019,15 +1174,12 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
             }
         }
     }
-    {
-        sqlite3_stmt *st = stmt(db, s, S_SET_SEQ, pool);
-        if (!st) {
-            return APR_EGENERAL;
-        }
-        sqlite3_bind_int64(st, 1, seq);
-        if (step_done(db, s, st, pool) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
+    if (!(st = stmt(db, s, S_SET_SEQ, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_int64(st, 1, s->seq + 1);
+    if (step_done(db, s, st, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
     /* weights moved (recency): cached search answers are stale */
     return exec(db, s, pool, "UPDATE pkgindex_state SET generation = random()");
@@ -1050,6 +1202,12 @@ apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
     if (count_of(db, s, pool, S_DIRTY_COUNT, &dirty) != APR_SUCCESS ||
         count_of(db, s, pool, S_ROW_COUNT, &rows) != APR_SUCCESS) {
         return APR_EGENERAL;
+    }
+    if (!rows) {
+        /* nothing was marked (see the schema): built whole when there is anything to index */
+        if (count_of(db, s, pool, S_OBJECT_COUNT, &dirty) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
     }
     if (!dirty) {
         return APR_SUCCESS;

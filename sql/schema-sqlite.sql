@@ -204,10 +204,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS searchv3_fts USING fts5 (
 -- "django-debug-toolbar"): the words of each, lower-cased, joined by one space.
 CREATE TABLE IF NOT EXISTS searchv3_exact (
     key  TEXT NOT NULL,
-    id   INTEGER NOT NULL,
-    PRIMARY KEY (key, id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS searchv3_exact_id ON searchv3_exact (id);
+    id   INTEGER NOT NULL
+);
+-- (a rebuild drops it and makes it again: one sort instead of a million inserts)
+CREATE INDEX IF NOT EXISTS searchv3_exact_key ON searchv3_exact (key, id);
 
 -- Typo tolerance: the words of titles and slugs, and their trigrams (pg_trgm's: "  w", " wo",
 -- "wor", "ord", "rd "). A query word that is none of these words is looked up by trigram and
@@ -224,7 +224,8 @@ CREATE TABLE IF NOT EXISTS searchv3_trigram (
 ) WITHOUT ROWID;
 
 -- Objects whose search row is out of date, marked by any writer's triggers. (NOT EXISTS, not
--- INSERT OR IGNORE: inside an upsert, the outer statement's conflict handling applies.)
+-- INSERT OR IGNORE: inside an upsert, the outer statement's conflict handling applies.) While
+-- the index is empty nothing is marked: the next sync builds it whole.
 CREATE TABLE IF NOT EXISTS searchv3_dirty (
     item_type  TEXT NOT NULL,
     item_id    INTEGER NOT NULL,
@@ -237,55 +238,65 @@ CREATE TABLE IF NOT EXISTS searchv3_state (
 );
 INSERT OR IGNORE INTO searchv3_state (id, seq) VALUES (1, 1);
 CREATE TRIGGER IF NOT EXISTS searchv3_package_i AFTER INSERT ON package_package
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', NEW.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_package_u AFTER UPDATE ON package_package
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', OLD.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = OLD.id); INSERT INTO searchv3_dirty SELECT 'package', NEW.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_package_d AFTER DELETE ON package_package
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', OLD.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = OLD.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_version_u AFTER UPDATE ON package_version
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', NEW.package_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = NEW.package_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_i AFTER INSERT ON grid_grid
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', NEW.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_u AFTER UPDATE ON grid_grid
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = OLD.id); INSERT INTO searchv3_dirty SELECT 'grid', NEW.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_d AFTER DELETE ON grid_grid
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = OLD.id); END;
 -- a grid's weight counts its packages
 CREATE TRIGGER IF NOT EXISTS searchv3_member_i AFTER INSERT ON grid_gridpackage
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', NEW.grid_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = NEW.grid_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_member_u AFTER UPDATE ON grid_gridpackage
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.grid_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = OLD.grid_id); INSERT INTO searchv3_dirty SELECT 'grid', NEW.grid_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = NEW.grid_id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_member_d AFTER DELETE ON grid_gridpackage
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.grid_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = OLD.grid_id); END;
 -- a package's search row holds its category's title
 CREATE TRIGGER IF NOT EXISTS searchv3_category_u AFTER UPDATE OF title ON package_category
-WHEN NEW.title IS NOT OLD.title
+WHEN NEW.title IS NOT OLD.title AND EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', p.id FROM package_package p
       WHERE p.category_id = NEW.id AND NOT EXISTS (SELECT 1 FROM searchv3_dirty d
       WHERE d.item_type = 'package' AND d.item_id = p.id); END;

@@ -33,7 +33,11 @@ def dump(db, generation=True):
     with sqlite3.connect(db) as conn:
         lines = [line for line in conn.iterdump()
                  if (generation or not line.startswith('INSERT INTO "pkgindex_state"'))
-                 and not line.startswith('INSERT INTO "searchv3_')]
+                 and not line.startswith('INSERT INTO "searchv3_')
+                 and not line.startswith('INSERT INTO "pkgindex_count"')]
+        # counts by value; their change counters depend on the path (a new database is loaded
+        # with triggers off and recounted once per file)
+        lines += [repr(r) for r in conn.execute("SELECT name, n FROM pkgindex_count ORDER BY name")]
         # The search index by content: its row numbers and FTS5 pages depend on the path
         # (rebuilt or updated row by row), what it finds does not.
         cols = [r[1] for r in conn.execute("PRAGMA table_info(searchv3_searchv3)")

@@ -259,13 +259,17 @@ static int titles(testdb *t, const char *q, const char **out, int max)
     return n;
 }
 
-static void sync_index(testdb *t, int expect_rebuild)
+static void sync_index_at(testdb *t, int expect_rebuild, const char *where)
 {
     int rebuilt = -1;
 
     assert_int_equal(pki_store_search_sync(&t->db, t->pool, &rebuilt), APR_SUCCESS);
-    assert_int_equal(rebuilt, expect_rebuild);
+    if (rebuilt != expect_rebuild) {
+        fail_msg("sync: rebuilt %d, expected %d (%s)", rebuilt, expect_rebuild, where);
+    }
 }
+
+#define sync_index(t, e) sync_index_at(t, e, #e " at line " APR_STRINGIFY(__LINE__))
 
 static void test_index(void **state)
 {
