@@ -186,7 +186,75 @@ const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items,
     return pki_buf_cstr(&b);
 }
 
+const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, int n)
+{
+    pki_buf b;
+    int i, a, any = 0;
+
+    pki_buf_init(&b, pool, 128);
+    pki_buf_putc(&b, '(');
+    for (i = 0; i < n; i++) {
+        const pki_search_item *it = &items[i];
+        if (it->negated) {
+            continue;
+        }
+        pki_buf_puts(&b, any++ ? " OR " : "");
+        if (it->phrase || it->ntokens != 1) {
+            put_phrase(&b, it);
+            continue;
+        }
+        put_quoted(&b, it->tokens[0]);
+        if (it->prefix) {
+            pki_buf_puts(&b, " OR ");
+            put_quoted(&b, it->tokens[0]);
+            pki_buf_putc(&b, '*');
+        }
+        for (a = 0; a < it->nalts; a++) {
+            pki_buf_puts(&b, " OR ");
+            put_quoted(&b, it->alts[a]);
+        }
+    }
+    pki_buf_putc(&b, ')');
+    return any ? pki_buf_cstr(&b) : NULL;
+}
+
 /* --- Ranking --- */
+
+apr_int64_t pki_search_best_text(const pki_search_item *items, int n)
+{
+    apr_int64_t best = 0;
+    int last = -1, i, c;
+
+    for (i = 0; i < n; i++) {
+        last = items[i].clause > last ? items[i].clause : last;
+    }
+    for (c = 0; c <= last; c++) {
+        apr_int64_t sum = 0;
+        int count = 0;
+        for (i = 0; i < n; i++) {
+            const pki_search_item *it = &items[i];
+            int points = PKI_RANK_TITLE;
+            if (it->clause != c || it->negated) {
+                continue;
+            }
+            if (it->not_title) {
+                points = PKI_RANK_DESCRIPTION;
+                if (it->prefix && PKI_RANK_TITLE * PKI_RANK_PREFIX_PCT / 100 > points) {
+                    points = PKI_RANK_TITLE * PKI_RANK_PREFIX_PCT / 100;
+                }
+                if (it->nalts && PKI_RANK_TITLE * PKI_RANK_TYPO_PCT / 100 > points) {
+                    points = PKI_RANK_TITLE * PKI_RANK_TYPO_PCT / 100;
+                }
+            }
+            sum += points;
+            count++;
+        }
+        if (count && sum * (PKI_RANK_UNIT / count) > best) {
+            best = sum * (PKI_RANK_UNIT / count);
+        }
+    }
+    return best;
+}
 
 int pki_search_before(const pki_search_candidate *a, const pki_search_candidate *b)
 {

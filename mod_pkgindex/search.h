@@ -46,6 +46,7 @@ typedef struct pki_search_item {
     int prefix;        /* a lone 3-5 character query: also every word it starts */
     const char **alts; /* words one typo away (from titles and slugs) */
     int nalts;
+    int not_title; /* the token is known to be no word of any title or slug */
 } pki_search_item;
 
 /* How an FTS5 phrase of the expression counts in the text rank. */
@@ -60,6 +61,10 @@ typedef struct pki_search_item {
  * are dropped; NULL when nothing is left to search for. */
 const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items, int n,
                                  const char **phrases);
+
+/* Every positive phrase of ITEMS (with its prefix and typo forms) ORed in parentheses, to put
+ * under a column filter; NULL when there is none. */
+const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, int n);
 
 /* --- Ranking --- */
 
@@ -81,6 +86,10 @@ const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items,
 /* rank = text rank + weight × 0.02. TEXT is in thousandths × PKI_RANK_UNIT, as the weight part:
  * weight × 20 thousandths. */
 #define PKI_RANK(text, weight) ((text) + (apr_int64_t)(weight)*20 * PKI_RANK_UNIT)
+
+/* The best text rank a match of ITEMS can have (in the rank's units): a word that is no title
+ * word can only hit a title as a prefix or a typo, or else a description. */
+apr_int64_t pki_search_best_text(const pki_search_item *items, int n);
 
 typedef struct pki_search_candidate {
     apr_int64_t id; /* the backend's row */

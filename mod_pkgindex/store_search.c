@@ -54,6 +54,9 @@ typedef enum {
     S_OLD,
     S_FTS_DELETE,
     S_FTS_INSERT,
+    S_TITLE_FTS_DELETE,
+    S_TITLE_FTS_INSERT,
+    S_TITLE_MATCHES,
     S_ROW_DELETE,
     S_EXACT_DELETE,
     S_ROW_INSERT,
@@ -79,7 +82,7 @@ static const char *const sql[S_COUNT_] = {
                " WHERE searchv3_fts MATCH ?2 ORDER BY rowid",
     [S_MATCH_ONE] = "SELECT pkgindex_rank(searchv3_fts, ?1) FROM searchv3_fts"
                     " WHERE searchv3_fts MATCH ?2 AND rowid = ?3",
-    [S_EXACT] = "SELECT id FROM searchv3_exact WHERE key = ?1",
+    [S_EXACT] = "SELECT id FROM searchv3_exact WHERE key = ?1 ORDER BY id",
     [S_TITLE] = "SELECT title FROM searchv3_searchv3 WHERE id = ?1",
     [S_ROW] = "SELECT description, title, slug, absolute_url, created, modified, weight,"
               " item_type, category, repo_watchers, repo_forks, pypi_downloads, score, usage,"
@@ -99,6 +102,12 @@ static const char *const sql[S_COUNT_] = {
                      " category, participants) VALUES ('delete', ?1, ?2, ?3, ?4, ?5, ?6)",
     [S_FTS_INSERT] = "INSERT INTO searchv3_fts (rowid, title, slug, description, category,"
                      " participants) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_TITLE_FTS_DELETE] = "INSERT INTO searchv3_title_fts (searchv3_title_fts, rowid, title, slug)"
+                           " VALUES ('delete', ?1, ?2, ?3)",
+    [S_TITLE_FTS_INSERT] =
+        "INSERT INTO searchv3_title_fts (rowid, title, slug) VALUES (?1, ?2, ?3)",
+    [S_TITLE_MATCHES] = "SELECT rowid FROM searchv3_title_fts WHERE searchv3_title_fts MATCH ?1"
+                        " ORDER BY rowid LIMIT ?2",
     [S_ROW_DELETE] = "DELETE FROM searchv3_searchv3 WHERE id = ?1",
     [S_EXACT_DELETE] = "DELETE FROM searchv3_exact WHERE key = ?1 AND id = ?2",
     [S_ROW_INSERT] = "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id,"
@@ -481,6 +490,7 @@ static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_ite
     if (rc != SQLITE_DONE) {
         return failed(db, s, NULL, pool);
     }
+    it->not_title = 1;
     ntri = pki_search_trigrams(token, tri, PKI_SEARCH_MAX_TRIGRAMS);
     pki_buf_init(&json, pool, 32 * ntri + 2);
     pki_buf_putc(&json, '[');
@@ -675,12 +685,95 @@ static apr_status_t read_hits(ranking *r, pki_search_hit **hits, int *n)
     return APR_SUCCESS;
 }
 
+/* The matches with a word in the title or slug, when there are at most this many: every other
+ * match has a text rank of at most a description's 0.2, which lets the scan stop sooner. */
+#define TITLED_MAX 4096
+
+/* The ids (ascending) of the rows whose title or slug holds a word of ANY, into *OUT; NULL
+ * when there are more than TITLED_MAX. */
+static apr_status_t titled_rows(ranking *r, const char *any, apr_array_header_t **out)
+{
+    sqlite3_stmt *st = stmt(r->db, r->s, S_TITLE_MATCHES, r->pool);
+    apr_array_header_t *ids = apr_array_make(r->pool, 64, sizeof(apr_int64_t));
+    int rc;
+
+    *out = NULL;
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, any, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, TITLED_MAX + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *(apr_int64_t *)apr_array_push(ids) = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE) {
+        return failed(r->db, r->s, st, r->pool);
+    }
+    done(st);
+    *out = ids->nelts <= TITLED_MAX ? ids : NULL;
+    return APR_SUCCESS;
+}
+
+/* Offers the matches of EXPR in rowid (weight) order, until no later row could enter the list
+ * even with the best text rank it can have: BEST if it is in TITLED (or TITLED is NULL), no
+ * more than a description's otherwise. Rows in EXACT were offered already. */
+static apr_status_t scan(ranking *r, const char *expr, const char *phrases, apr_int64_t best,
+                         const apr_array_header_t *titled, const apr_array_header_t *exact)
+{
+    apr_int64_t other = (apr_int64_t)PKI_RANK_DESCRIPTION * PKI_RANK_UNIT;
+    sqlite3_stmt *st = stmt(r->db, r->s, S_SCAN, r->pool);
+    const apr_int64_t *t = titled ? (const apr_int64_t *)titled->elts : NULL;
+    int rc, i, k = 0;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, phrases, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        apr_int64_t id = sqlite3_column_int64(st, 0), rank, bound;
+        int weight = ROW_WEIGHT(id), seen = 0;
+
+        if (t) {
+            while (k < titled->nelts && t[k] < id) {
+                k++;
+            }
+            bound = PKI_RANK(other < best ? other : best, weight);
+            if (k < titled->nelts && PKI_RANK(best, ROW_WEIGHT(t[k])) > bound) {
+                bound = PKI_RANK(best, ROW_WEIGHT(t[k]));
+            }
+        } else {
+            bound = PKI_RANK(best, weight);
+        }
+        if (pki_search_top_closed(&r->top, bound)) {
+            break;
+        }
+        rank = PKI_RANK(sqlite3_column_int64(st, 1), weight);
+        if (pki_search_top_closed(&r->top, rank)) {
+            continue;
+        }
+        for (i = 0; i < exact->nelts && !seen; i++) {
+            seen = APR_ARRAY_IDX(exact, i, apr_int64_t) == id;
+        }
+        if (!seen && offer(r, id, rank) != APR_SUCCESS) {
+            done(st);
+            return APR_EGENERAL;
+        }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        return failed(r->db, r->s, st, r->pool);
+    }
+    done(st);
+    return APR_SUCCESS;
+}
+
 apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
                               int *n)
 {
     apr_array_header_t *items = apr_array_make(pool, 8, sizeof(pki_search_item));
     apr_array_header_t *exact = apr_array_make(pool, 4, sizeof(apr_int64_t));
-    const char *expr, *phrases = NULL, *key;
+    const char *expr, *phrases = NULL, *key, *any;
+    apr_array_header_t *titled;
     sqlite3_stmt *st, *one;
     ranking *r;
     int rc, i;
@@ -703,68 +796,56 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
     r->nqtri = pki_search_trigrams(q, r->qtri, PKI_SEARCH_MAX_TRIGRAMS);
 
     /* The objects whose title or slug is the query come first whatever their weight: they are
-     * found by key, not by scanning. */
+     * found by key, heaviest first (by id), until the list is full of heavier ones. They hold
+     * every word of the query; with exclusions, FTS5 checks each for them. */
     if ((key = query_key(pool, items))) {
+        int excluding = 0;
+        for (i = 0; i < items->nelts; i++) {
+            excluding |= APR_ARRAY_IDX(items, i, pki_search_item).negated;
+        }
         if (!(st = stmt(db, r->s, S_EXACT, pool)) || !(one = stmt(db, r->s, S_MATCH_ONE, pool))) {
             return APR_EGENERAL;
         }
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            *(apr_int64_t *)apr_array_push(exact) = sqlite3_column_int64(st, 0);
+            apr_int64_t id = sqlite3_column_int64(st, 0);
+            apr_int64_t rank =
+                PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, ROW_WEIGHT(id));
+            if (pki_search_top_closed(&r->top, rank)) {
+                break;
+            }
+            if (excluding) {
+                sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
+                sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(one, 3, id);
+                rc = sqlite3_step(one);
+                done(one);
+                if (rc == SQLITE_DONE) {
+                    continue;
+                }
+                if (rc != SQLITE_ROW) {
+                    return failed(db, r->s, st, pool);
+                }
+            }
+            *(apr_int64_t *)apr_array_push(exact) = id;
+            if (offer(r, id, rank) != APR_SUCCESS) {
+                done(st);
+                return APR_EGENERAL;
+            }
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
             return failed(db, r->s, st, pool);
         }
         done(st);
-        for (i = 0; i < exact->nelts; i++) {
-            apr_int64_t id = APR_ARRAY_IDX(exact, i, apr_int64_t);
-            sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
-            sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(one, 3, id);
-            rc = sqlite3_step(one);
-            done(one);
-            if (rc == SQLITE_ROW) { /* it also matches the rest: exclusions, typos */
-                if (offer(r, id,
-                          PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, ROW_WEIGHT(id))) !=
-                    APR_SUCCESS) {
-                    return APR_EGENERAL;
-                }
-            } else if (rc != SQLITE_DONE) {
-                return failed(db, r->s, NULL, pool);
-            }
-        }
     }
 
     /* The rest from the heaviest down, until no lighter row can enter the list. */
-    if (!(st = stmt(db, r->s, S_SCAN, pool))) {
+    any = pki_search_fts5_any(pool, (pki_search_item *)items->elts, items->nelts);
+    if (titled_rows(r, any, &titled) != APR_SUCCESS ||
+        scan(r, expr, phrases, pki_search_best_text((pki_search_item *)items->elts, items->nelts),
+             titled, exact) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    sqlite3_bind_text(st, 1, phrases, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        apr_int64_t id = sqlite3_column_int64(st, 0), rank;
-        int weight = ROW_WEIGHT(id), seen = 0;
-
-        if (pki_search_top_closed(&r->top,
-                                  PKI_RANK((apr_int64_t)PKI_RANK_MAX * PKI_RANK_UNIT, weight))) {
-            break;
-        }
-        rank = PKI_RANK(sqlite3_column_int64(st, 1), weight);
-        if (pki_search_top_closed(&r->top, rank)) {
-            continue;
-        }
-        for (i = 0; i < exact->nelts && !seen; i++) {
-            seen = APR_ARRAY_IDX(exact, i, apr_int64_t) == id;
-        }
-        if (!seen && offer(r, id, rank) != APR_SUCCESS) {
-            done(st);
-            return APR_EGENERAL;
-        }
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        return failed(db, r->s, st, pool);
-    }
-    done(st);
     pki_search_top_sort(&r->top);
     return read_hits(r, hits, n);
 }
@@ -934,6 +1015,13 @@ static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const sou
         bind_text(st, 4, o->description ? o->description : "");
         bind_text(st, 5, o->category ? o->category : "");
         bind_text(st, 6, o->participants ? o->participants : "");
+        if (step_done(db, s, st, pool) != APR_SUCCESS ||
+            !(st = stmt(db, s, S_TITLE_FTS_INSERT, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, o->title ? o->title : "");
+        bind_text(st, 3, o->slug ? o->slug : "");
         if (step_done(db, s, st, pool) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
@@ -1002,6 +1090,17 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         }
         rc = sqlite3_step(del);
         done(del);
+        if (rc == SQLITE_DONE) {
+            if (!(del = stmt(db, s, S_TITLE_FTS_DELETE, pool))) {
+                done(st);
+                return APR_EGENERAL;
+            }
+            sqlite3_bind_int64(del, 1, old);
+            sqlite3_bind_value(del, 2, sqlite3_column_value(st, 1));
+            sqlite3_bind_value(del, 3, sqlite3_column_value(st, 2));
+            rc = sqlite3_step(del);
+            done(del);
+        }
         object_keys(s, pool, (const char *)sqlite3_column_text(st, 1),
                     (const char *)sqlite3_column_text(st, 2), keys,
                     apr_array_make(pool, 8, sizeof(const char *)));
@@ -1141,7 +1240,9 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
     /* FTS5 indexes the whole table in one pass, faster than row by row */
     if (exec(db, s, pool,
              "CREATE INDEX searchv3_exact_key ON searchv3_exact (key, id);"
-             " INSERT INTO searchv3_fts (searchv3_fts) VALUES ('rebuild')") != APR_SUCCESS) {
+             " INSERT INTO searchv3_fts (searchv3_fts) VALUES ('rebuild');"
+             " INSERT INTO searchv3_title_fts (searchv3_title_fts) VALUES ('rebuild')") !=
+        APR_SUCCESS) {
         return APR_EGENERAL;
     }
     /* that schema change expired the connection's apr_dbd statements: prepared again now */

@@ -200,6 +200,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS searchv3_fts USING fts5 (
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
+-- The same over titles and slugs alone: which matches have a word in the title or slug (the
+-- text rank's strongest columns), without reading every occurrence in descriptions.
+CREATE VIRTUAL TABLE IF NOT EXISTS searchv3_title_fts USING fts5 (
+    title, slug,
+    content = 'searchv3_searchv3', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
 -- An exact title or slug ("django debug toolbar" is both "Django Debug Toolbar" and
 -- "django-debug-toolbar"): the words of each, lower-cased, joined by one space.
 CREATE TABLE IF NOT EXISTS searchv3_exact (
