@@ -89,6 +89,7 @@ bench:
 	bench/run-bench --rss 1000000
 	bench/run-bench --cache-size 0
 	bench/callgrind-request id slug list deep grid root 304
+	bench/search-bench
 
 format:
 	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h

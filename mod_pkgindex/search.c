@@ -154,10 +154,9 @@ const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items,
             pki_buf_putc(&b, '(');
             put_quoted(&b, it->tokens[0]);
             note(&ph, emitted, pos, PKI_HIT_EXACT);
-            if (it->prefix) {
+            for (a = 0; it->prefix && a < it->nprefixes; a++) {
                 pki_buf_puts(&b, " OR ");
-                put_quoted(&b, it->tokens[0]);
-                pki_buf_putc(&b, '*');
+                put_quoted(&b, it->prefixes[a]);
                 note(&ph, emitted, pos, PKI_HIT_PREFIX);
             }
             for (a = 0; a < it->nalts; a++) {
@@ -204,10 +203,9 @@ const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, 
             continue;
         }
         put_quoted(&b, it->tokens[0]);
-        if (it->prefix) {
+        for (a = 0; it->prefix && a < it->nprefixes; a++) {
             pki_buf_puts(&b, " OR ");
-            put_quoted(&b, it->tokens[0]);
-            pki_buf_putc(&b, '*');
+            put_quoted(&b, it->prefixes[a]);
         }
         for (a = 0; a < it->nalts; a++) {
             pki_buf_puts(&b, " OR ");
@@ -239,7 +237,7 @@ apr_int64_t pki_search_best_text(const pki_search_item *items, int n)
             }
             if (it->not_title) {
                 points = PKI_RANK_DESCRIPTION;
-                if (it->prefix && PKI_RANK_TITLE * PKI_RANK_PREFIX_PCT / 100 > points) {
+                if (it->nprefixes && PKI_RANK_TITLE * PKI_RANK_PREFIX_PCT / 100 > points) {
                     points = PKI_RANK_TITLE * PKI_RANK_PREFIX_PCT / 100;
                 }
                 if (it->nalts && PKI_RANK_TITLE * PKI_RANK_TYPO_PCT / 100 > points) {
@@ -293,6 +291,17 @@ int pki_search_top_closed(const pki_search_top *t, apr_int64_t rank)
 int pki_search_top_open(const pki_search_top *t, apr_int64_t rank)
 {
     return !pki_search_top_closed(t, rank);
+}
+
+int pki_search_top_may_take(const pki_search_top *t, apr_int64_t rank, double similarity)
+{
+    const pki_search_candidate *w;
+
+    if (t->n < PKI_SEARCH_LIMIT) {
+        return 1;
+    }
+    w = &t->c[worst(t)];
+    return rank > w->rank || (rank == w->rank && similarity >= w->similarity);
 }
 
 void pki_search_top_add(pki_search_top *t, const pki_search_candidate *c)

@@ -20,6 +20,8 @@
 #define PKI_SEARCH_MAX_ITEMS 16
 /* Typo alternatives searched per query word. */
 #define PKI_SEARCH_MAX_ALTS 6
+/* Title words a prefix stands for, the most common first. */
+#define PKI_SEARCH_MAX_PREFIXES 8
 
 /* --- The query --- */
 
@@ -43,7 +45,9 @@ typedef struct pki_search_item {
     int phrase; /* the tokens must follow each other */
     const char **tokens;
     int ntokens;
-    int prefix;        /* a lone 3-5 character query: also every word it starts */
+    int prefix; /* a lone 3-5 character query: also the title words it starts (PREFIXES) */
+    const char **prefixes;
+    int nprefixes;
     const char **alts; /* words one typo away (from titles and slugs) */
     int nalts;
     int not_title; /* the token is known to be no word of any title or slug */
@@ -111,6 +115,8 @@ int pki_search_before(const pki_search_candidate *a, const pki_search_candidate 
 int pki_search_top_closed(const pki_search_top *t, apr_int64_t rank);
 /* Whether a candidate of RANK might enter (then its title decides). */
 int pki_search_top_open(const pki_search_top *t, apr_int64_t rank);
+/* Whether a candidate of RANK and a similarity of at most SIMILARITY might enter. */
+int pki_search_top_may_take(const pki_search_top *t, apr_int64_t rank, double similarity);
 void pki_search_top_add(pki_search_top *t, const pki_search_candidate *c);
 /* Sorts the list in result order. */
 void pki_search_top_sort(pki_search_top *t);

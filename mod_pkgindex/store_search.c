@@ -19,11 +19,18 @@
 #include "store.h"
 #include "tz.h"
 
-/* searchv3_searchv3.id: (100 - weight) << 48 | n, so that rowid order is weight order. */
-#define SEQ_BITS            48
-#define SEQ_MASK            ((APR_INT64_C(1) << SEQ_BITS) - 1)
-#define ROW_ID(weight, seq) ((apr_int64_t)(100 - (weight)) << SEQ_BITS | ((seq)&SEQ_MASK))
-#define ROW_WEIGHT(id)      (100 - (int)((id) >> SEQ_BITS))
+/* searchv3_searchv3.id: (100 - weight) << 48 | title trigrams (at most 255) << 40 | n, so that
+ * rowid order is weight order, and a row's best similarity to a query is known before its
+ * title is read (ties of rank are many at a million rows). */
+#define WEIGHT_SHIFT 48
+#define TRI_SHIFT    40
+#define SEQ_MASK     ((APR_INT64_C(1) << TRI_SHIFT) - 1)
+#define TRI_MAX      255
+#define ROW_ID(weight, ntri, seq)                                                                  \
+    ((apr_int64_t)(100 - (weight)) << WEIGHT_SHIFT |                                               \
+     (apr_int64_t)((ntri) < TRI_MAX ? (ntri) : TRI_MAX) << TRI_SHIFT | ((seq)&SEQ_MASK))
+#define ROW_WEIGHT(id) (100 - (int)((id) >> WEIGHT_SHIFT))
+#define ROW_NTRI(id)   ((int)(((id) >> TRI_SHIFT) & TRI_MAX))
 
 /* Rebuild rather than update row by row when more than a quarter of the index changed. */
 #define REBUILD_FRACTION 4
@@ -46,6 +53,7 @@ typedef enum {
     S_TITLE,
     S_ROW,
     S_IS_WORD,
+    S_PREFIX_WORDS,
     S_TYPOS,
     S_PACKAGE_SOURCE,
     S_PACKAGE_SOURCE_ALL,
@@ -88,6 +96,9 @@ static const char *const sql[S_COUNT_] = {
               " item_type, category, repo_watchers, repo_forks, pypi_downloads, score, usage,"
               " participants, last_committed, last_released FROM searchv3_searchv3 WHERE id = ?1",
     [S_IS_WORD] = "SELECT 1 FROM searchv3_word WHERE word = ?1",
+    [S_PREFIX_WORDS] =
+        "SELECT word FROM searchv3_word WHERE word > ?1 AND (?2 IS NULL OR word < ?2)"
+        " ORDER BY n DESC, word LIMIT ?3",
     [S_TYPOS] =
         "SELECT w.word, w.n FROM searchv3_trigram t JOIN searchv3_word w ON w.id = t.word_id"
         " WHERE t.trigram IN (SELECT value FROM json_each(?1)) GROUP BY t.word_id"
@@ -131,7 +142,8 @@ static const char *const sql[S_COUNT_] = {
         "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
         " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
         " absolute_url, repo_watchers, repo_forks, pypi_downloads, score, usage, participants,"
-        " last_committed, last_released, weight) SELECT (100 - w) << 48 | pkgindex_seq(), created,"
+        " last_committed, last_released, weight) SELECT ((100 - w) << 48) |"
+        " (min(pkgindex_trigrams(title), 255) << 40) | pkgindex_seq(), created,"
         " modified, 'package', id, title, title, slug, slug, title, description, category,"
         " '/packages/p/' || slug || '/', stars, forks, downloads, score, usage, participants,"
         " last_commit, released, w FROM (SELECT p.id, p.created,"
@@ -147,7 +159,8 @@ static const char *const sql[S_COUNT_] = {
     [S_BULK_GRIDS] =
         "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
         " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
-        " absolute_url, participants, weight) SELECT (100 - w) << 48 | pkgindex_seq(), created,"
+        " absolute_url, participants, weight) SELECT ((100 - w) << 48) |"
+        " (min(pkgindex_trigrams(title), 255) << 40) | pkgindex_seq(), created,"
         " modified, 'grid', id, title, title, slug, slug, title, description, '',"
         " '/grids/g/' || slug || '/', '', w FROM (SELECT g.id, g.created, g.modified, g.title, "
         "g.slug, g.description, pkgindex_weight(?1, 1,"
@@ -450,8 +463,20 @@ static void seq_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
     sqlite3_result_int64(ctx, ++s->seq);
 }
 
+/* pkgindex_trigrams(text): how many pg_trgm trigrams TEXT has. */
+static void trigrams_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
+{
+    apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+    const char *text = (const char *)sqlite3_value_text(v[0]);
+
+    (void)n;
+    sqlite3_result_int(ctx, pki_search_trigrams(text ? text : "", tri, PKI_SEARCH_MAX_TRIGRAMS));
+}
+
 static void register_functions(sconn *s)
 {
+    sqlite3_create_function_v2(s->conn, "pkgindex_trigrams", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                               NULL, trigrams_fn, NULL, NULL, NULL);
     sqlite3_create_function_v2(s->conn, "pkgindex_seq", 0, SQLITE_UTF8, s, seq_fn, NULL, NULL,
                                NULL);
     sqlite3_create_function_v2(s->conn, "pkgindex_weight", 12, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -538,6 +563,84 @@ static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_ite
     return APR_SUCCESS;
 }
 
+/* The title words TOKEN starts, the most common first. Written out as words rather than as
+ * FTS5's prefix query, which merges every matching word's whole list before the first row
+ * (all of "django"'s million rows for "dja"). */
+static apr_status_t prefixes(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_item *it)
+{
+    sqlite3_stmt *st = stmt(db, s, S_PREFIX_WORDS, pool);
+    char *upper = apr_pstrdup(pool, it->tokens[0]);
+    apr_size_t n = strlen(upper);
+    int rc;
+
+    it->prefixes = apr_pcalloc(pool, sizeof(*it->prefixes) * PKI_SEARCH_MAX_PREFIXES);
+    it->nprefixes = 0;
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    /* [token, token with its last byte + 1): every word it starts, in byte order */
+    while (n && (unsigned char)upper[n - 1] == 0xff) {
+        upper[--n] = '\0';
+    }
+    if (n) {
+        upper[n - 1]++;
+    }
+    sqlite3_bind_text(st, 1, it->tokens[0], -1, SQLITE_STATIC);
+    if (n) {
+        sqlite3_bind_text(st, 2, upper, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int(st, 3, PKI_SEARCH_MAX_PREFIXES);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        it->prefixes[it->nprefixes++] = col_dup(pool, st, 0);
+    }
+    if (rc != SQLITE_DONE) {
+        return failed(db, s, st, pool);
+    }
+    done(st);
+    return APR_SUCCESS;
+}
+
+static int same_tokens(const pki_search_item *a, const pki_search_item *b)
+{
+    int k;
+
+    if (a->ntokens != b->ntokens) {
+        return 0;
+    }
+    for (k = 0; k < a->ntokens; k++) {
+        if (strcmp(a->tokens[k], b->tokens[k]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A clause that excludes what it requires ("django -django") matches nothing: dropped, rather
+ * than read through every row that has the word. (Not when the required word also stands for
+ * typos or prefixes, which the exclusion does not exclude.) */
+static void drop_contradictions(apr_array_header_t *items)
+{
+    pki_search_item *it = (pki_search_item *)items->elts;
+    int i, j, k, n = items->nelts;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < n; j++) {
+            if (it[i].negated && !it[j].negated && it[i].clause == it[j].clause && !it[j].nalts &&
+                !it[j].nprefixes && same_tokens(&it[i], &it[j])) {
+                int clause = it[i].clause, kept = 0;
+                for (k = 0; k < n; k++) {
+                    if (it[k].clause != clause) {
+                        it[kept++] = it[k]; /* in order: the exact key reads it */
+                    }
+                }
+                items->nelts = n = kept;
+                i = -1; /* again, over what is left */
+                break;
+            }
+        }
+    }
+}
+
 /* The query's items: each word tokenized as the index was; an unquoted word of several tokens
  * ("debug-toolbr") is several items, so each may be a prefix or a typo. */
 static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const char *q,
@@ -578,6 +681,9 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
         pki_search_item *it = &APR_ARRAY_IDX(items, 0, pki_search_item);
         int len = pki_search_length(it->tokens[0]);
         it->prefix = !it->negated && !it->phrase && len >= 3 && len <= 5;
+        if (it->prefix && prefixes(db, s, pool, it) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
     }
     for (i = 0; i < items->nelts; i++) {
         pki_search_item *it = &APR_ARRAY_IDX(items, i, pki_search_item);
@@ -585,6 +691,7 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
             return APR_EGENERAL;
         }
     }
+    drop_contradictions(items);
     return APR_SUCCESS;
 }
 
@@ -685,6 +792,17 @@ static apr_status_t read_hits(ranking *r, pki_search_hit **hits, int *n)
     return APR_SUCCESS;
 }
 
+/* The best similarity row ID's title can have to the query, from its trigram count. */
+static double similarity_bound(const ranking *r, apr_int64_t id)
+{
+    int t = ROW_NTRI(id), q = r->nqtri;
+
+    if (t >= TRI_MAX || q >= TRI_MAX || !t || !q) {
+        return t && q ? 1.0 : 0.0; /* (a count at the cap is a lower bound) */
+    }
+    return t < q ? (double)t / q : (double)q / t;
+}
+
 /* The matches with a word in the title or slug, when there are at most this many: every other
  * match has a text rank of at most a description's 0.2, which lets the scan stop sooner. */
 #define TITLED_MAX 4096
@@ -749,7 +867,7 @@ static apr_status_t scan(ranking *r, const char *expr, const char *phrases, apr_
             break;
         }
         rank = PKI_RANK(sqlite3_column_int64(st, 1), weight);
-        if (pki_search_top_closed(&r->top, rank)) {
+        if (!pki_search_top_may_take(&r->top, rank, similarity_bound(r, id))) {
             continue;
         }
         for (i = 0; i < exact->nelts && !seen; i++) {
@@ -1147,7 +1265,11 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         seq = sqlite3_column_int64(st, 0);
         done(st);
     }
-    return insert_row(db, s, pool, &o, ROW_ID(o.weight, seq));
+    {
+        apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+        int ntri = pki_search_trigrams(o.title ? o.title : "", tri, PKI_SEARCH_MAX_TRIGRAMS);
+        return insert_row(db, s, pool, &o, ROW_ID(o.weight, ntri, seq));
+    }
 }
 
 static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id, apr_int64_t *out)

@@ -320,6 +320,9 @@ def test_ranking_typo_prefix_phrase(ranking):
     assert [r["slug"] for r in search(ranking, "bob-the-builder")] == ["tools"]
     assert [r["slug"] for r in search(ranking, "alice")] == ["tools"]
     assert search(ranking, "-widget") == []  # exclusions alone find nothing
+    assert search(ranking, "widget -widget") == []  # a clause against itself
+    assert [r["slug"] for r in search(ranking, "widget -widget or gadget")] == ["gadget"]
+    assert [r["slug"] for r in search(ranking, "widgte -widgte")][:1] == ["widget-maker"]
 
 
 def test_index_follows_imports(ranking, tmp_path):

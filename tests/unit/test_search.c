@@ -103,10 +103,16 @@ static void test_fts5_expr(void **state)
     pki_search_item items[6];
     const char *phrases = NULL, *expr;
 
+    /* a prefix stands for the title words it starts; never FTS5's own prefix query */
+    static const char *celery[] = {"celery", "celerity"};
     items[0] = item(pool, 0, 0, "celer", 1, "cele");
+    items[0].prefixes = celery;
+    items[0].nprefixes = 2;
     expr = pki_search_fts5_expr(pool, items, 1, &phrases);
-    assert_string_equal(expr, "((\"celer\" OR \"celer\"* OR \"cele\"))");
-    assert_string_equal(phrases, "AAeAApAAt");
+    assert_string_equal(expr, "((\"celer\" OR \"celery\" OR \"celerity\" OR \"cele\"))");
+    assert_string_equal(phrases, "AAeAApAApAAt");
+    assert_string_equal(pki_search_fts5_any(pool, items, 1),
+                        "(\"celer\" OR \"celery\" OR \"celerity\" OR \"cele\")");
 
     /* phrases, exclusions, clauses; a double quote inside a token is doubled */
     items[0] = item(pool, 0, 0, "debug toolbar", 0, NULL);
@@ -235,6 +241,10 @@ static void test_top(void **state)
     assert_int_equal(t.c[19].rank, 300);
     assert_true(pki_search_top_closed(&t, 299));
     assert_false(pki_search_top_closed(&t, 300));
+    /* the worst is rank 300, similarity .25: an equal rank needs at least that similarity */
+    assert_false(pki_search_top_may_take(&t, 300, 0.2));
+    assert_true(pki_search_top_may_take(&t, 300, 0.25));
+    assert_true(pki_search_top_may_take(&t, 301, 0.0));
     /* exact matches beat any weight; weights add 0.02 each */
     assert_true(PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, 0) >
                 PKI_RANK((apr_int64_t)PKI_RANK_MAX * PKI_RANK_UNIT, 100));
