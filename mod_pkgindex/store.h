@@ -135,6 +135,9 @@ apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool);
 apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
                               int *n);
 
+/* For tests: 1 ranks every match instead of stopping when no later one can enter the top. */
+void pki_store_search_exhaustive(int on);
+
 /* Brings the search index up to date with the objects changed since the last call (the
  * triggers' list): one by one, or by a rebuild when that is cheaper. *REBUILT (may be NULL)
  * tells which. Call inside the transaction that changed them. */

@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "buf.h"
 #include "search.h"
 #include "testdb.h"
 
@@ -271,9 +272,13 @@ static int titles(testdb *t, const char *q, const char **out, int max)
 
 static void sync_index_at(testdb *t, int expect_rebuild, const char *where)
 {
+    apr_dbd_transaction_t *trans = NULL;
     int rebuilt = -1;
 
+    /* in a transaction, as the importer calls it */
+    assert_int_equal(pki_store_begin(&t->db, t->pool, &trans), APR_SUCCESS);
     assert_int_equal(pki_store_search_sync(&t->db, t->pool, &rebuilt), APR_SUCCESS);
+    assert_int_equal(pki_store_end(&t->db, t->pool, trans, 1), APR_SUCCESS);
     if (rebuilt != expect_rebuild) {
         fail_msg("sync: rebuilt %d, expected %d (%s)", rebuilt, expect_rebuild, where);
     }
@@ -338,6 +343,150 @@ static void test_index(void **state)
     sync_index(t, 0);
 }
 
+/* --- The early stops against ranking every match, on a few thousand random objects --- */
+
+static const char *const words[] = {
+    "django", "rest",    "framework", "admin",   "forms",   "celery",   "cms",      "auth",
+    "oauth",  "api",     "debug",     "toolbar", "cache",   "redis",    "search",   "filter",
+    "table",  "import",  "export",    "storage", "upload",  "image",    "gallery",  "blog",
+    "tags",   "payment", "shop",      "maps",    "geo",     "markdown", "editor",   "wiki",
+    "queue",  "tasks",   "email",     "sms",     "caching", "tagging",  "comments", "djangos"};
+#define NWORDS ((int)(sizeof(words) / sizeof(words[0])))
+
+static unsigned rnd_next(unsigned *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return (*x >> 8) & 0xffffff;
+}
+
+static const char *rnd_words(apr_pool_t *pool, unsigned *x, int n, const char *sep, int caps)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; i < n; i++) {
+        char *w = apr_pstrdup(pool, words[rnd_next(x) % NWORDS]);
+        if (caps && rnd_next(x) % 3 == 0) {
+            w[0] = (char)(w[0] - 32);
+        }
+        out = apr_pstrcat(pool, out, i ? sep : "", w, NULL);
+    }
+    return out;
+}
+
+static void random_objects(testdb *t, int packages, int grids)
+{
+    apr_pool_t *pool = t->pool;
+    pki_buf sql;
+    unsigned x = 2026;
+    int i;
+
+    pki_buf_init(&sql, pool, 1 << 20);
+    pki_buf_puts(&sql, "BEGIN; DELETE FROM grid_gridpackage; DELETE FROM package_package;"
+                       " DELETE FROM grid_grid; DELETE FROM package_version;");
+    for (i = 1; i <= packages; i++) {
+        int nw = 1 + (int)(rnd_next(&x) % 3);
+        const char *title = rnd_words(pool, &x, nw, rnd_next(&x) % 2 ? " " : "-", 1);
+        unsigned r = rnd_next(&x);
+        pki_buf_printf(&sql,
+                       "INSERT INTO package_package (id, created, modified, title, slug,"
+                       " category_id, repo_description, repo_watchers, repo_forks,"
+                       " participants, documentation_url, last_commit_date) VALUES (%d,"
+                       " '2020-01-01 00:00:00', '2021-01-01 00:00:00', '%s', 'p%d-%s', %d,"
+                       " '%s', %u, %u, 'user%u,login%u', %s, %s);",
+                       i, title, i, rnd_words(pool, &x, 1, "", 0), 1 + (int)(r % 2),
+                       r % 5 ? rnd_words(pool, &x, 3 + (int)(r % 6), " ", 0) : "",
+                       (r >> 3) % 7 ? (r >> 5) % 12000 : 0, (r >> 7) % 1500, r % 97, (r >> 11) % 13,
+                       r % 4 ? "NULL" : "'https://docs.example/'",
+                       r % 3 ? apr_psprintf(pool, "'%d-0%d-15 00:00:00'", 2023 + (int)(r % 4),
+                                            1 + (int)(r % 9))
+                             : "NULL");
+    }
+    for (i = 1; i <= grids; i++) {
+        int k;
+        pki_buf_printf(&sql,
+                       "INSERT INTO grid_grid VALUES (%d, '2020-01-01 00:00:00',"
+                       " '2026-01-01 00:00:00', '%s', 'g%d', '%s', 0, 0);",
+                       i, rnd_words(pool, &x, 1 + (int)(rnd_next(&x) % 2), " ", 1), i,
+                       rnd_words(pool, &x, 2, " ", 0));
+        for (k = 0; k < (int)(rnd_next(&x) % 30); k++) {
+            pki_buf_printf(&sql,
+                           "INSERT OR IGNORE INTO grid_gridpackage (created, modified,"
+                           " grid_id, package_id) VALUES ('2020-01-01 00:00:00',"
+                           " '2020-01-01 00:00:00', %d, %d);",
+                           i, 1 + (int)(rnd_next(&x) % packages));
+        }
+    }
+    pki_buf_puts(&sql, "COMMIT;");
+    testdb_exec(t, pki_buf_cstr(&sql));
+}
+
+static const char *hits_text(apr_pool_t *pool, testdb *t, const char *q)
+{
+    pki_search_hit *hits;
+    const char *out = "";
+    int n, i;
+
+    assert_int_equal(pki_store_read_begin(&t->db, t->pool), APR_SUCCESS);
+    if (pki_store_search(&t->db, pool, q, &hits, &n) != APR_SUCCESS) {
+        fail_msg("search %s: %s", q, t->db.error);
+    }
+    pki_store_read_end(&t->db);
+    for (i = 0; i < n; i++) {
+        out = apr_psprintf(pool, "%s%s/%s(%" APR_INT64_T_FMT ") ", out, hits[i].item_type,
+                           hits[i].slug, hits[i].weight);
+    }
+    return out;
+}
+
+static void test_early_stops_change_nothing(void **state)
+{
+    testdb *t = *state;
+    apr_pool_t *pool = t->pool;
+    apr_array_header_t *queries = apr_array_make(pool, 256, sizeof(const char *));
+    int i, checked = 0;
+
+    random_objects(t, 3000, 150);
+    sync_index(t, 1);
+    for (i = 0; i < NWORDS; i++) {
+        const char *w = words[i], *v = words[(i * 7 + 3) % NWORDS];
+        size_t n = strlen(w);
+        const char *q[] = {
+            w,
+            apr_pstrndup(pool, w, 3),
+            apr_pstrndup(pool, w, 4),
+            apr_psprintf(pool, "%c%c%s", w[1], w[0], w + 2), /* a swap */
+            apr_pstrndup(pool, w, n - 1),                    /* a letter missing */
+            apr_psprintf(pool, "%s %s", w, v),
+            apr_psprintf(pool, "\"%s %s\"", w, v),
+            apr_psprintf(pool, "%s -%s", w, v),
+            apr_psprintf(pool, "%s or %s", w, v),
+            apr_psprintf(pool, "%s-%s", w, v),
+            apr_psprintf(pool, "user%d", i % 97),
+        };
+        size_t k;
+        for (k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
+            *(const char **)apr_array_push(queries) = q[k];
+        }
+    }
+    for (i = 0; i < queries->nelts; i++) {
+        const char *q = APR_ARRAY_IDX(queries, i, const char *), *fast, *all;
+        apr_pool_t *sub;
+        apr_pool_create(&sub, pool);
+        fast = hits_text(sub, t, q);
+        pki_store_search_exhaustive(1);
+        all = hits_text(sub, t, q);
+        pki_store_search_exhaustive(0);
+        if (strcmp(fast, all) != 0) {
+            fail_msg("q=%s\n stopped early: %s\n every match:  %s", q, fast, all);
+        }
+        checked += *fast != '\0';
+        apr_pool_destroy(sub);
+    }
+    /* most queries find something: the comparison is not of empty lists */
+    assert_true(checked > queries->nelts * 3 / 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_weight),
         cmocka_unit_test(test_top),
         cmocka_unit_test_setup_teardown(test_index, testdb_setup, testdb_teardown),
+        cmocka_unit_test_setup_teardown(test_early_stops_change_nothing, testdb_setup,
+                                        testdb_teardown),
     };
     RUN_UNIT_TESTS(tests);
 }
