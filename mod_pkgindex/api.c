@@ -190,6 +190,17 @@ static const char *search_param(apr_pool_t *pool, const pki_query *q)
     return NULL;
 }
 
+/* The length of S without its trailing spaces. */
+static apr_size_t trimmed_length(const char *s)
+{
+    apr_size_t n = strlen(s);
+
+    while (n && apr_isspace(s[n - 1])) {
+        n--;
+    }
+    return n;
+}
+
 static int blank(const char *s)
 {
     for (; s && *s; s++) {
@@ -240,7 +251,13 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
             pki_render_search(j, req->settings->tz, NULL, 0); /* the original's [] */
             return;
         }
-        if (pki_search_length(search) > PKI_SEARCH_MAX_QUERY) {
+        /* counted without the spaces around it, which search nothing */
+        while (apr_isspace(*search)) {
+            search++;
+        }
+        if (pki_search_length(search) > PKI_SEARCH_MAX_QUERY &&
+            pki_search_length(apr_pstrndup(req->pool, search, trimmed_length(search))) >
+                PKI_SEARCH_MAX_QUERY) {
             error(resp, 400, j->indent,
                   apr_psprintf(req->pool, "Search query too long: at most %d characters.",
                                PKI_SEARCH_MAX_QUERY));

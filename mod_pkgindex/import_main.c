@@ -102,6 +102,9 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db, int
         fprintf(stderr, "pkgindex-import: cannot open %s: %s\n", path, err ? err : "error");
         return 0;
     }
+    /* A server's readers and other writers hold locks briefly: wait for them rather than
+     * fail (a daily --reindex from cron meets a busy server). */
+    sqlite3_busy_timeout(pki_store_sqlite(db), 60000);
     /* A bulk load: a large page cache, and WAL's NORMAL durability (the commit is atomic). */
     if (pki_store_exec_script(db, pool,
                               "PRAGMA cache_size = -262144;\n"

@@ -76,6 +76,36 @@ void pki_search_parse(apr_pool_t *pool, const char *q, apr_array_header_t *words
     }
 }
 
+/* PostgreSQL's (Snowball's) english.stop, sorted for bsearch. */
+static const char *const stop_words[] = {
+    "a",      "about",  "above", "after", "again",   "against",   "all",       "am",
+    "an",     "and",    "any",   "are",   "as",      "at",        "be",        "because",
+    "been",   "before", "being", "below", "between", "both",      "but",       "by",
+    "can",    "did",    "do",    "does",  "doing",   "don",       "down",      "during",
+    "each",   "few",    "for",   "from",  "further", "had",       "has",       "have",
+    "having", "he",     "her",   "here",  "hers",    "herself",   "him",       "himself",
+    "his",    "how",    "i",     "if",    "in",      "into",      "is",        "it",
+    "its",    "itself", "just",  "me",    "more",    "most",      "my",        "myself",
+    "no",     "nor",    "not",   "now",   "of",      "off",       "on",        "once",
+    "only",   "or",     "other", "our",   "ours",    "ourselves", "out",       "over",
+    "own",    "s",      "same",  "she",   "should",  "so",        "some",      "such",
+    "t",      "than",   "that",  "the",   "their",   "theirs",    "them",      "themselves",
+    "then",   "there",  "these", "they",  "this",    "those",     "through",   "to",
+    "too",    "under",  "until", "up",    "very",    "was",       "we",        "were",
+    "what",   "when",   "where", "which", "while",   "who",       "whom",      "why",
+    "will",   "with",   "you",   "your",  "yours",   "yourself",  "yourselves"};
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int pki_search_stop_word(const char *token)
+{
+    return bsearch(&token, stop_words, sizeof(stop_words) / sizeof(stop_words[0]),
+                   sizeof(stop_words[0]), compare_str) != NULL;
+}
+
 /* An FTS5 string: in double quotes, a double quote doubled. Inside, FTS5 syntax is text. */
 static void put_quoted(pki_buf *b, const char *s)
 {

@@ -35,6 +35,11 @@ typedef struct pki_search_word {
     int clause; /* 0, 1, … : the clauses are ORed */
 } pki_search_word;
 
+/* Whether TOKEN (lower case) is an English stop word, which PostgreSQL's 'english'
+ * configuration leaves out of queries and which is not searched for here either ("gallery for
+ * django" is "gallery django"). */
+int pki_search_stop_word(const char *token);
+
 /* Parses Q (NUL-terminated) into WORDS (pki_search_word). */
 void pki_search_parse(apr_pool_t *pool, const char *q, apr_array_header_t *words);
 

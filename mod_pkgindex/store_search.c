@@ -543,7 +543,12 @@ static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_ite
         const char *word = (const char *)sqlite3_column_text(st, 0);
         apr_int64_t n = sqlite3_column_int64(st, 1);
         int d = word ? pki_search_distance(token, word, limit) : limit + 1, at;
-        if (d > limit || d == 0) {
+        if (d == 0) {
+            continue;
+        }
+        /* a long word cut short ("downlo", "geoposition") counts as a typo of the whole, after
+         * the real ones (pg_trgm's similarity finds those too) */
+        if (d > limit && !(len >= 6 && strncmp(word, token, strlen(token)) == 0)) {
             continue;
         }
         /* insertion into the kept few, closest first, then the most frequent, then by text */
@@ -649,40 +654,69 @@ static void drop_contradictions(apr_array_header_t *items)
 
 /* The query's items: each word tokenized as the index was; an unquoted word of several tokens
  * ("debug-toolbr") is several items, so each may be a prefix or a typo. */
+static int same_item(const pki_search_item *a, const pki_search_item *b)
+{
+    return a->clause == b->clause && a->negated == b->negated && a->phrase == b->phrase &&
+           same_tokens(a, b);
+}
+
+/* Appends an item unless the clause has it already (a repeated word would use up the cap). */
+static void add_item(apr_array_header_t *items, const pki_search_item *it)
+{
+    int i;
+
+    for (i = 0; i < items->nelts; i++) {
+        if (same_item(&APR_ARRAY_IDX(items, i, pki_search_item), it)) {
+            return;
+        }
+    }
+    *(pki_search_item *)apr_array_push(items) = *it;
+}
+
 static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const char *q,
-                                apr_array_header_t *items)
+                                apr_array_header_t *items, const char **key)
 {
     apr_array_header_t *words = apr_array_make(pool, 8, sizeof(pki_search_word));
-    int i, k;
+    apr_array_header_t *key_tokens = apr_array_make(pool, 8, sizeof(const char *));
+    int i, k, clauses = 0;
 
     pki_search_parse(pool, q, words);
     for (i = 0; i < words->nelts && items->nelts < PKI_SEARCH_MAX_ITEMS; i++) {
         const pki_search_word *w = &APR_ARRAY_IDX(words, i, pki_search_word);
         apr_array_header_t *tokens = apr_array_make(pool, 4, sizeof(const char *));
-        pki_search_item *it;
+        pki_search_item it;
 
         tokenize(s, pool, w->text, FTS5_TOKENIZE_QUERY, tokens);
         if (!tokens->nelts) {
             continue; /* punctuation, emoji: no word to search for */
         }
+        clauses = w->clause + 1 > clauses ? w->clause + 1 : clauses;
+        for (k = 0; !w->negated && k < tokens->nelts; k++) {
+            *(const char **)apr_array_push(key_tokens) = APR_ARRAY_IDX(tokens, k, const char *);
+        }
+        memset(&it, 0, sizeof(it));
+        it.clause = w->clause;
+        it.negated = w->negated;
         if (w->quoted || w->negated) {
-            it = apr_array_push(items);
-            memset(it, 0, sizeof(*it));
-            it->clause = w->clause;
-            it->negated = w->negated;
-            it->phrase = tokens->nelts > 1;
-            it->tokens = (const char **)tokens->elts;
-            it->ntokens = tokens->nelts;
+            /* a phrase keeps its stop words: they are in the text it must follow */
+            it.phrase = tokens->nelts > 1;
+            it.tokens = (const char **)tokens->elts;
+            it.ntokens = tokens->nelts;
+            add_item(items, &it);
             continue;
         }
         for (k = 0; k < tokens->nelts && items->nelts < PKI_SEARCH_MAX_ITEMS; k++) {
-            it = apr_array_push(items);
-            memset(it, 0, sizeof(*it));
-            it->clause = w->clause;
-            it->tokens = (const char **)tokens->elts + k;
-            it->ntokens = 1;
+            it.tokens = (const char **)tokens->elts + k;
+            it.ntokens = 1;
+            if (!pki_search_stop_word(it.tokens[0])) {
+                add_item(items, &it);
+            }
         }
     }
+    /* the exact-match key: every positive word as typed, stop words too, of a single clause */
+    *key = clauses == 1 && key_tokens->nelts
+               ? pki_search_key(pool, (const char **)key_tokens->elts, key_tokens->nelts)
+               : NULL;
     if (items->nelts == 1) {
         pki_search_item *it = &APR_ARRAY_IDX(items, 0, pki_search_item);
         int len = pki_search_length(it->tokens[0]);
@@ -699,24 +733,6 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
     }
     drop_contradictions(items);
     return APR_SUCCESS;
-}
-
-/* The exact-match key of the query: its positive words, if it is one clause. */
-static const char *query_key(apr_pool_t *pool, apr_array_header_t *items)
-{
-    apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
-    int i, k;
-
-    for (i = 0; i < items->nelts; i++) {
-        const pki_search_item *it = &APR_ARRAY_IDX(items, i, pki_search_item);
-        if (it->clause != APR_ARRAY_IDX(items, 0, pki_search_item).clause) {
-            return NULL;
-        }
-        for (k = 0; !it->negated && k < it->ntokens; k++) {
-            *(const char **)apr_array_push(tokens) = it->tokens[k];
-        }
-    }
-    return tokens->nelts ? pki_search_key(pool, (const char **)tokens->elts, tokens->nelts) : NULL;
 }
 
 typedef struct ranking {
@@ -921,7 +937,7 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
     if (!(r->s = sconn_of(db, pool))) {
         return APR_ENOTIMPL;
     }
-    if (query_items(db, r->s, pool, q, items) != APR_SUCCESS) {
+    if (query_items(db, r->s, pool, q, items, &key) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     expr = pki_search_fts5_expr(pool, (pki_search_item *)items->elts, items->nelts, &phrases);
@@ -933,7 +949,7 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
     /* The objects whose title or slug is the query come first whatever their weight: they are
      * found by key, heaviest first (by id), until the list is full of heavier ones. They hold
      * every word of the query; with exclusions, FTS5 checks each for them. */
-    if ((key = query_key(pool, items))) {
+    if (key) {
         int excluding = 0;
         for (i = 0; i < items->nelts; i++) {
             excluding |= APR_ARRAY_IDX(items, i, pki_search_item).negated;
@@ -1487,5 +1503,8 @@ apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
         }
         apr_pool_destroy(scratch);
     }
-    return exec(db, s, pool, "DELETE FROM searchv3_dirty");
+    /* the index changed: so may search answers, even when the objects did not (they were
+     * changed by another tool, and this caught up) */
+    return exec(db, s, pool,
+                "DELETE FROM searchv3_dirty; UPDATE pkgindex_state SET generation = random()");
 }

@@ -135,6 +135,19 @@ static void test_fts5_expr(void **state)
     assert_null(pki_search_fts5_expr(pool, items, 0, &phrases));
 }
 
+static void test_stop_words(void **state)
+{
+    (void)state;
+    assert_true(pki_search_stop_word("the"));
+    assert_true(pki_search_stop_word("a"));
+    assert_true(pki_search_stop_word("yourselves"));
+    assert_true(pki_search_stop_word("for"));
+    assert_false(pki_search_stop_word("django"));
+    assert_false(pki_search_stop_word("The")); /* tokens are lower case already */
+    assert_false(pki_search_stop_word(""));
+    assert_false(pki_search_stop_word("zzz"));
+}
+
 static void test_similarity(void **state)
 {
     apr_uint64_t t[PKI_SEARCH_MAX_TRIGRAMS];
@@ -492,6 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_parse, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_fts5_expr, pool_setup, pool_teardown),
+        cmocka_unit_test(test_stop_words),
         cmocka_unit_test(test_similarity),
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_weight),
