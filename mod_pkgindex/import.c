@@ -879,10 +879,18 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
             db_failed(&im, 0);
         }
-        /* the search index changes in the same transaction as the objects */
-        if (!im.fatal && (opts->bulk ? pki_store_search_rebuild(db, pool)
-                                     : pki_store_search_sync(db, pool, NULL)) != APR_SUCCESS) {
-            db_failed(&im, 0);
+        /* the search index changes in the same transaction as the objects (in bulk mode, the
+         * caller rebuilds it once after the last file) */
+        if (!im.fatal && !opts->bulk) {
+            rv = pki_store_search_sync(db, pool, NULL);
+            if (rv == APR_ENOTIMPL) {
+                say(&im,
+                    "%s: no search index in this database (made before search): "
+                    "`pkgindex-import --init --reindex` adds it",
+                    name);
+            } else if (rv != APR_SUCCESS) {
+                db_failed(&im, 0);
+            }
         }
     }
     counts->skipped = im.invalid;

@@ -30,7 +30,8 @@ typedef struct pki_import_options {
     int create_missing; /* make placeholder rows for objects only seen as links */
     int skip_invalid;   /* import the valid records, list the others */
     /* The database is new and its triggers are off (pkgindex-import made it in this run):
-     * counts are recounted and the search index rebuilt after each file. */
+     * counts are recounted after each file, and the caller rebuilds the search index once
+     * after the last. */
     int bulk;
     /* Objects the files after this one hold: links to them are satisfied later. */
     const pki_import_ids *later;

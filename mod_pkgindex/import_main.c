@@ -147,7 +147,8 @@ static int close_db(apr_pool_t *pool, pki_db *db, int fresh)
     return ok;
 }
 
-static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
+/* Rebuilds the search index in a transaction of its own; says how it went. */
+static int rebuild_index(apr_pool_t *pool, pki_db *db, cli *c)
 {
     apr_dbd_transaction_t *trans = NULL;
     apr_time_t started = apr_time_now();
@@ -159,13 +160,23 @@ static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
             rv = APR_EGENERAL;
         }
     }
-    if (rv != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: --reindex: %s\n", db->error ? db->error : "failed");
+    if (rv == APR_ENOTIMPL) {
+        fprintf(stderr, "pkgindex-import: no search index in this database (made before "
+                        "search): --init adds it\n");
+    } else if (rv != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: search index: %s\n", db->error ? db->error : "failed");
     } else if (!c->quiet) {
         fprintf(stderr, "search index rebuilt (%.1f s)\n",
                 (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
     }
-    return close_db(pool, db, fresh) && rv == APR_SUCCESS ? 0 : 1;
+    return rv == APR_SUCCESS;
+}
+
+static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
+{
+    int ok = rebuild_index(pool, db, c);
+
+    return close_db(pool, db, fresh) && ok ? 0 : 1;
 }
 
 int main(int argc, const char *const *argv)
@@ -340,6 +351,11 @@ int main(int argc, const char *const *argv)
             fprintf(stderr, " (%.1f s)\n", secs);
         }
         apr_pool_destroy(fpool);
+    }
+    /* a new database: its search index, once, after the last file (a rebuild per file would
+     * make a load of many files quadratic) */
+    if (io.bulk && !rebuild_index(pool, &db, &c)) {
+        failed = 1;
     }
     if (!close_db(pool, &db, fresh)) {
         failed = 1;

@@ -48,6 +48,7 @@ typedef struct pki_search_item {
     int clause;
     int negated;
     int phrase; /* the tokens must follow each other */
+    int quoted; /* as typed: no prefix, no typos */
     const char **tokens;
     int ntokens;
     int prefix; /* a lone 3-5 character query: also the title words it starts (PREFIXES) */

@@ -53,6 +53,7 @@ typedef enum {
     S_TITLE,
     S_ROW,
     S_IS_WORD,
+    S_WORD_EXISTS,
     S_PREFIX_WORDS,
     S_TYPOS,
     S_PACKAGE_SOURCE,
@@ -70,6 +71,9 @@ typedef enum {
     S_ROW_INSERT,
     S_EXACT_INSERT,
     S_WORD_ADD,
+    S_WORD_DROP,
+    S_WORD_DELETE,
+    S_TRIGRAM_DELETE,
     S_WORD_PUT,
     S_TRIGRAM_ADD,
     S_NEXT_SEQ,
@@ -78,6 +82,7 @@ typedef enum {
     S_DIRTY_COUNT,
     S_ROW_COUNT,
     S_OBJECT_COUNT,
+    S_HAS_INDEX,
     S_BULK_PACKAGES,
     S_BULK_GRIDS,
     S_TITLES,
@@ -98,6 +103,7 @@ static const char *const sql[S_COUNT_] = {
     /* FTS5 itself, not the word list: "storag" is no title word, but Porter's stem of
      * "storage", so it hits titles */
     [S_IS_WORD] = "SELECT 1 FROM searchv3_title_fts WHERE searchv3_title_fts MATCH ?1 LIMIT 1",
+    [S_WORD_EXISTS] = "SELECT 1 FROM searchv3_word WHERE word = ?1",
     [S_PREFIX_WORDS] =
         "SELECT word FROM searchv3_word WHERE word > ?1 AND (?2 IS NULL OR word < ?2)"
         " ORDER BY n DESC, word LIMIT ?3",
@@ -130,7 +136,12 @@ static const char *const sql[S_COUNT_] = {
                      " ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?6, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
                      " ?16, ?17, ?18, ?19)",
     [S_EXACT_INSERT] = "INSERT INTO searchv3_exact (key, id) VALUES (?1, ?2)",
-    [S_WORD_ADD] = "INSERT OR IGNORE INTO searchv3_word (word, n) VALUES (?1, 1)",
+    /* title words are counted, per occurrence, as a rebuild counts them */
+    [S_WORD_ADD] = "INSERT INTO searchv3_word (word, n) VALUES (?1, 1) ON CONFLICT (word)"
+                   " DO UPDATE SET n = n + 1 RETURNING id, n",
+    [S_WORD_DROP] = "UPDATE searchv3_word SET n = n - 1 WHERE word = ?1 RETURNING id, n",
+    [S_WORD_DELETE] = "DELETE FROM searchv3_word WHERE id = ?1",
+    [S_TRIGRAM_DELETE] = "DELETE FROM searchv3_trigram WHERE trigram = ?1 AND word_id = ?2",
     [S_WORD_PUT] = "INSERT INTO searchv3_word (word, n) VALUES (?1, ?2)",
     [S_TRIGRAM_ADD] = "INSERT OR IGNORE INTO searchv3_trigram (trigram, word_id) VALUES (?1, ?2)",
     [S_NEXT_SEQ] = "UPDATE searchv3_state SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1",
@@ -138,6 +149,7 @@ static const char *const sql[S_COUNT_] = {
     [S_DIRTY] = "SELECT item_type, item_id FROM searchv3_dirty",
     [S_DIRTY_COUNT] = "SELECT COUNT(*) FROM searchv3_dirty",
     [S_ROW_COUNT] = "SELECT COUNT(*) FROM searchv3_searchv3",
+    [S_HAS_INDEX] = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'searchv3_dirty'",
     [S_OBJECT_COUNT] = "SELECT (SELECT n FROM pkgindex_count WHERE name = 'package_package') +"
                        " (SELECT n FROM pkgindex_count WHERE name = 'grid_grid')",
     [S_BULK_PACKAGES] =
@@ -489,6 +501,44 @@ static void register_functions(sconn *s)
 
 /* --- Searching --- */
 
+/* A swap of the first letters of a short word ("mcs" for "cms") leaves no trigram in common,
+ * so the words made by swapping two neighbours are looked up as they are. */
+static apr_status_t short_swaps(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_item *it)
+{
+    const char *token = it->tokens[0];
+    apr_size_t n = strlen(token), i;
+    int a;
+
+    if (pki_search_length(token) != (int)n || n < 3 || n > 4) {
+        return APR_SUCCESS; /* ASCII words of 3 and 4 letters */
+    }
+    for (i = 0; i + 1 < n && it->nalts < PKI_SEARCH_MAX_ALTS; i++) {
+        char *v = apr_pstrdup(pool, token);
+        sqlite3_stmt *st = stmt(db, s, S_WORD_EXISTS, pool);
+        int rc, known = 0;
+        if (!st) {
+            return APR_EGENERAL;
+        }
+        v[i] = token[i + 1];
+        v[i + 1] = token[i];
+        for (a = 0; a < it->nalts; a++) {
+            known |= strcmp(it->alts[a], v) == 0;
+        }
+        if (known || strcmp(v, token) == 0) {
+            continue;
+        }
+        sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        done(st);
+        if (rc == SQLITE_ROW) {
+            it->alts[it->nalts++] = v;
+        } else if (rc != SQLITE_DONE) {
+            return failed(db, s, NULL, pool);
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* Title words within a typo of TOKEN, the closest and most common first. */
 static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_item *it)
 {
@@ -571,7 +621,7 @@ static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_ite
         return failed(db, s, st, pool);
     }
     done(st);
-    return APR_SUCCESS;
+    return short_swaps(db, s, pool, it);
 }
 
 /* The title words TOKEN starts, the most common first. Written out as words rather than as
@@ -700,6 +750,7 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
         if (w->quoted || w->negated) {
             /* a phrase keeps its stop words: they are in the text it must follow */
             it.phrase = tokens->nelts > 1;
+            it.quoted = w->quoted;
             it.tokens = (const char **)tokens->elts;
             it.ntokens = tokens->nelts;
             add_item(items, &it);
@@ -720,14 +771,14 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
     if (items->nelts == 1) {
         pki_search_item *it = &APR_ARRAY_IDX(items, 0, pki_search_item);
         int len = pki_search_length(it->tokens[0]);
-        it->prefix = !it->negated && !it->phrase && len >= 3 && len <= 5;
+        it->prefix = !it->negated && !it->quoted && len >= 3 && len <= 5;
         if (it->prefix && prefixes(db, s, pool, it) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
     for (i = 0; i < items->nelts; i++) {
         pki_search_item *it = &APR_ARRAY_IDX(items, i, pki_search_item);
-        if (!it->negated && !it->phrase && typos(db, s, pool, it) != APR_SUCCESS) {
+        if (!it->negated && !it->quoted && typos(db, s, pool, it) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
@@ -1003,6 +1054,29 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
 
 /* --- Keeping the index --- */
 
+/* Whether the database has the search tables (a schema older than search has not). */
+static apr_status_t has_index(pki_db *db, sconn *s, apr_pool_t *pool)
+{
+    sqlite3_stmt *st = stmt(db, s, S_HAS_INDEX, pool);
+    int rc, n = 0;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n = sqlite3_column_int(st, 0);
+    }
+    done(st);
+    if (rc != SQLITE_ROW) {
+        return failed(db, s, NULL, pool);
+    }
+    if (!n) {
+        db->error = "no search index (searchv3_*): `pkgindex-import --init --reindex` adds it";
+        return APR_ENOTIMPL;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t exec(pki_db *db, sconn *s, apr_pool_t *pool, const char *script)
 {
     char *err = NULL;
@@ -1121,14 +1195,75 @@ static apr_status_t each_key(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id,
     return APR_SUCCESS;
 }
 
-/* Inserts O's row as ID, its FTS5 entry, its exact keys and its new title words. */
+/* Adds (DELTA 1) or takes away (-1) one occurrence of each title word in TOKENS: a word new to
+ * the list gets its trigrams, a word no title has any more leaves with them. */
+static apr_status_t count_words(pki_db *db, sconn *s, apr_pool_t *pool,
+                                const apr_array_header_t *tokens, int delta)
+{
+    int i, k;
+
+    for (i = 0; i < tokens->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(tokens, i, const char *);
+        apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
+        sqlite3_stmt *st = stmt(db, s, delta > 0 ? S_WORD_ADD : S_WORD_DROP, pool);
+        apr_int64_t word_id, n;
+        int rc, ntri;
+
+        if (pki_search_length(w) < 3) {
+            continue; /* too short to be a typo's target */
+        }
+        if (!st) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            done(st);
+            continue; /* (a word taken away that was never counted) */
+        }
+        if (rc != SQLITE_ROW) {
+            return failed(db, s, st, pool);
+        }
+        word_id = sqlite3_column_int64(st, 0);
+        n = sqlite3_column_int64(st, 1);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            return failed(db, s, st, pool);
+        }
+        done(st);
+        if ((delta > 0 && n != 1) || (delta < 0 && n > 0)) {
+            continue;
+        }
+        ntri = pki_search_trigrams(w, tri, PKI_SEARCH_MAX_TRIGRAMS);
+        if (!(st = stmt(db, s, delta > 0 ? S_TRIGRAM_ADD : S_TRIGRAM_DELETE, pool))) {
+            return APR_EGENERAL;
+        }
+        for (k = 0; k < ntri; k++) {
+            sqlite3_bind_int64(st, 1, (apr_int64_t)tri[k]);
+            sqlite3_bind_int64(st, 2, word_id);
+            if (step_done(db, s, st, pool) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+        }
+        if (delta < 0) {
+            if (!(st = stmt(db, s, S_WORD_DELETE, pool))) {
+                return APR_EGENERAL;
+            }
+            sqlite3_bind_int64(st, 1, word_id);
+            if (step_done(db, s, st, pool) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Inserts O's row as ID, its FTS5 entry, its exact keys and its title words. */
 static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const source *o,
                                apr_int64_t id)
 {
     sqlite3_stmt *st = stmt(db, s, S_ROW_INSERT, pool);
     apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
     const char *keys[2];
-    int i;
 
     if (!st) {
         return APR_EGENERAL;
@@ -1181,35 +1316,7 @@ static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const sou
     if (each_key(db, s, pool, S_EXACT_INSERT, keys, id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    for (i = 0; i < tokens->nelts; i++) {
-        const char *w = APR_ARRAY_IDX(tokens, i, const char *);
-        if (pki_search_length(w) < 3) {
-            continue; /* too short to be a typo's target */
-        }
-        if (!(st = stmt(db, s, S_WORD_ADD, pool))) {
-            return APR_EGENERAL;
-        }
-        sqlite3_bind_text(st, 1, w, -1, SQLITE_STATIC);
-        if (step_done(db, s, st, pool) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-        if (sqlite3_changes(s->conn) == 1) {
-            apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
-            apr_int64_t word_id = sqlite3_last_insert_rowid(s->conn);
-            int k, ntri = pki_search_trigrams(w, tri, PKI_SEARCH_MAX_TRIGRAMS);
-            if (!(st = stmt(db, s, S_TRIGRAM_ADD, pool))) {
-                return APR_EGENERAL;
-            }
-            for (k = 0; k < ntri; k++) {
-                sqlite3_bind_int64(st, 1, (apr_int64_t)tri[k]);
-                sqlite3_bind_int64(st, 2, word_id);
-                if (step_done(db, s, st, pool) != APR_SUCCESS) {
-                    return APR_EGENERAL;
-                }
-            }
-        }
-    }
-    return APR_SUCCESS;
+    return count_words(db, s, pool, tokens, 1);
 }
 
 /* Brings one object's row up to date: the old one out (FTS5 needs its old text to forget
@@ -1218,6 +1325,7 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
                               apr_int64_t now)
 {
     sqlite3_stmt *st = stmt(db, s, S_OLD, pool), *del;
+    apr_array_header_t *old_words;
     apr_int64_t old = 0, seq = 0;
     const char *keys[2];
     source o;
@@ -1252,9 +1360,9 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
             rc = sqlite3_step(del);
             done(del);
         }
+        old_words = apr_array_make(pool, 8, sizeof(const char *));
         object_keys(s, pool, (const char *)sqlite3_column_text(st, 1),
-                    (const char *)sqlite3_column_text(st, 2), keys,
-                    apr_array_make(pool, 8, sizeof(const char *)));
+                    (const char *)sqlite3_column_text(st, 2), keys, old_words);
         done(st);
         if (rc != SQLITE_DONE) {
             return failed(db, s, NULL, pool);
@@ -1264,7 +1372,8 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         }
         sqlite3_bind_int64(st, 1, old);
         if (step_done(db, s, st, pool) != APR_SUCCESS ||
-            each_key(db, s, pool, S_EXACT_DELETE, keys, old) != APR_SUCCESS) {
+            each_key(db, s, pool, S_EXACT_DELETE, keys, old) != APR_SUCCESS ||
+            count_words(db, s, pool, old_words, -1) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         seq = old & SEQ_MASK;
@@ -1322,6 +1431,7 @@ static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id,
 
 apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
 {
+    apr_status_t rv;
     apr_int64_t now = apr_time_now();
     apr_pool_t *scratch;
     apr_hash_t *words = apr_hash_make(pool);
@@ -1332,6 +1442,9 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
 
     if (!s) {
         return APR_ENOTIMPL;
+    }
+    if ((rv = has_index(db, s, pool)) != APR_SUCCESS) {
+        return rv;
     }
     if (exec(db, s, pool,
              "DELETE FROM searchv3_searchv3; DROP INDEX IF EXISTS searchv3_exact_key;"
@@ -1443,6 +1556,7 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
 
 apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
 {
+    apr_status_t rv;
     apr_int64_t dirty, rows, now = apr_time_now();
     apr_pool_t *scratch;
     sqlite3_stmt *st;
@@ -1454,6 +1568,9 @@ apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
     }
     if (!s) {
         return APR_ENOTIMPL;
+    }
+    if ((rv = has_index(db, s, pool)) != APR_SUCCESS) {
+        return rv;
     }
     if (count_of(db, s, pool, S_DIRTY_COUNT, &dirty) != APR_SUCCESS ||
         count_of(db, s, pool, S_ROW_COUNT, &rows) != APR_SUCCESS) {

@@ -267,6 +267,13 @@ WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', NEW.package_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'package'
       AND item_id = NEW.package_id); END;
+-- a package's search row holds its latest version's upload time (the package's own update
+-- marks it when it points at another version; these, when the version row itself changes)
+CREATE TRIGGER IF NOT EXISTS searchv3_version_d AFTER DELETE ON package_version
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', p.id FROM package_package p
+      WHERE p.latest_version_id = OLD.id AND NOT EXISTS (SELECT 1 FROM searchv3_dirty d
+      WHERE d.item_type = 'package' AND d.item_id = p.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_grid_i AFTER INSERT ON grid_grid
 WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'grid', NEW.id
@@ -303,6 +310,11 @@ BEGIN INSERT INTO searchv3_dirty SELECT 'grid', OLD.grid_id
       WHERE NOT EXISTS (SELECT 1 FROM searchv3_dirty WHERE item_type = 'grid'
       AND item_id = OLD.grid_id); END;
 -- a package's search row holds its category's title
+CREATE TRIGGER IF NOT EXISTS searchv3_category_d AFTER DELETE ON package_category
+WHEN EXISTS (SELECT 1 FROM searchv3_searchv3)
+BEGIN INSERT INTO searchv3_dirty SELECT 'package', p.id FROM package_package p
+      WHERE p.category_id = OLD.id AND NOT EXISTS (SELECT 1 FROM searchv3_dirty d
+      WHERE d.item_type = 'package' AND d.item_id = p.id); END;
 CREATE TRIGGER IF NOT EXISTS searchv3_category_u AFTER UPDATE OF title ON package_category
 WHEN NEW.title IS NOT OLD.title AND EXISTS (SELECT 1 FROM searchv3_searchv3)
 BEGIN INSERT INTO searchv3_dirty SELECT 'package', p.id FROM package_package p

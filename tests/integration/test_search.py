@@ -104,6 +104,11 @@ def test_typos(real_server):
     assert "wagtail-whoosh" in titles(real_server, "wagtial")
     assert "django-vectortiles" in titles(real_server, "vectortils")
     assert "django-querystring-tag" in titles(real_server, "querystrnig-tag")
+    # a swap of the first letters of a short word shares no trigram: looked up as it is
+    assert "django-cms-pagetags" in titles(real_server, "mcs")
+    # quoted, a word is searched as typed
+    assert titles(real_server, '"djnago"') == []
+    assert titles(real_server, '"thumb"') == []  # no prefix either
     # words under three characters are not corrected
     assert titles(real_server, "dj") == ["dj_magister"]
     assert titles(real_server, "jd") == []
@@ -402,6 +407,10 @@ def test_old_database_without_index(module_so, tmp_path):
         resp = srv.request("GET", "/api/v4/search/?q=django")
         assert resp.status == 503 and json.loads(resp.body)["detail"]
         assert "searchv3" in srv.error_log()
+        # imports still work, and say what is missing
+        res = helpers.run_import(db, helpers.SAMPLE[0], init=False)
+        assert res.returncode == 0, res.stdout
+        assert "no search index in this database" in res.stdout
         res = helpers.run_import(db, init=True)
         assert res.returncode == 0, res.stdout
         res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "--reindex"],

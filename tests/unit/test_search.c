@@ -297,6 +297,33 @@ static void sync_index_at(testdb *t, int expect_rebuild, const char *where)
     }
 }
 
+static int append_row(void *ctx, int n, char **values, char **names)
+{
+    pki_buf *b = ctx;
+    int i;
+
+    (void)names;
+    for (i = 0; i < n; i++) {
+        pki_buf_puts(b, values[i] ? values[i] : "NULL");
+        pki_buf_putc(b, i + 1 < n ? '|' : '\n');
+    }
+    return 0;
+}
+
+/* The typo word list and its trigrams, as text. */
+static const char *word_list(testdb *t)
+{
+    pki_buf b;
+
+    pki_buf_init(&b, t->pool, 4096);
+    assert_int_equal(sqlite3_exec(pki_store_sqlite(&t->db),
+                                  "SELECT w.word, w.n, (SELECT COUNT(*) FROM searchv3_trigram g"
+                                  " WHERE g.word_id = w.id) FROM searchv3_word w ORDER BY w.word",
+                                  append_row, &b, NULL),
+                     SQLITE_OK);
+    return pki_buf_cstr(&b);
+}
+
 #define sync_index(t, e) sync_index_at(t, e, #e " at line " APR_STRINGIFY(__LINE__))
 
 static void test_index(void **state)
@@ -354,6 +381,37 @@ static void test_index(void **state)
     assert_string_equal(got[1], "Zeta");
     /* nothing changed: nothing to do */
     sync_index(t, 0);
+
+    /* one by one, the word list ends as a rebuild makes it: counts up and down, a word no
+     * title has any more gone with its trigrams */
+    testdb_exec(t, "UPDATE package_package SET title = 'zeta gamma gamma' WHERE id = 3");
+    testdb_exec(t, "UPDATE package_package SET title = 'alphabet', slug = 'alphabet' WHERE id = 1");
+    sync_index(t, 0);
+    {
+        const char *incremental = word_list(t);
+        apr_dbd_transaction_t *trans = NULL;
+        assert_non_null(strstr(incremental, "gamma|2|"));
+        assert_null(strstr(incremental, "\nalpha|"));
+        assert_int_equal(pki_store_begin(&t->db, t->pool, &trans), APR_SUCCESS);
+        assert_int_equal(pki_store_search_rebuild(&t->db, t->pool), APR_SUCCESS);
+        assert_int_equal(pki_store_end(&t->db, t->pool, trans, 1), APR_SUCCESS);
+        assert_string_equal(incremental, word_list(t));
+    }
+
+    /* a deleted version or category marks the packages that point at it */
+    testdb_exec(t, "DELETE FROM package_version WHERE id = 1;"
+                   " DELETE FROM package_category WHERE id = 2");
+    {
+        pki_buf b;
+        pki_buf_init(&b, t->pool, 64);
+        assert_int_equal(sqlite3_exec(pki_store_sqlite(&t->db),
+                                      "SELECT group_concat(item_id) FROM (SELECT item_id FROM"
+                                      " searchv3_dirty ORDER BY item_id)",
+                                      append_row, &b, NULL),
+                         SQLITE_OK);
+        assert_string_equal(pki_buf_cstr(&b), "1,2,5\n"); /* version 1: package 1; category 2 */
+    }
+    sync_index(t, 1);
 }
 
 /* --- The early stops against ranking every match, on a few thousand random objects --- */
