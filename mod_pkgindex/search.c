@@ -229,7 +229,14 @@ const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, 
         }
         pki_buf_puts(&b, any++ ? " OR " : "");
         if (it->phrase || it->ntokens != 1) {
-            put_phrase(&b, it);
+            /* its words: the title index has no positions, and a superset does */
+            int k;
+            pki_buf_putc(&b, '(');
+            for (k = 0; k < it->ntokens; k++) {
+                pki_buf_puts(&b, k ? " AND " : "");
+                put_quoted(&b, it->tokens[k]);
+            }
+            pki_buf_putc(&b, ')');
             continue;
         }
         put_quoted(&b, it->tokens[0]);

@@ -72,8 +72,8 @@ typedef struct pki_search_item {
 const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items, int n,
                                  const char **phrases);
 
-/* Every positive phrase of ITEMS (with its prefix and typo forms) ORed in parentheses, to put
- * under a column filter; NULL when there is none. */
+/* Every positive item of ITEMS (with its prefix and typo forms; a phrase as its words ANDed)
+ * ORed in parentheses: what a row needs to have a title hit; NULL when there is none. */
 const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, int n);
 
 /* --- Ranking --- */
