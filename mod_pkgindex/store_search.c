@@ -890,6 +890,8 @@ static double similarity_bound(const ranking *r, apr_int64_t id)
 /* The matches with a word in the title or slug, when there are at most this many: every other
  * match has a text rank of at most a description's 0.2, which lets the scan stop sooner. */
 #define TITLED_MAX 4096
+/* ... and when they are at most this many, each is ranked by itself (a lookup by rowid). */
+#define TITLED_DIRECT 64
 
 /* The ids (ascending) of the rows whose title or slug holds a word of ANY, into *OUT; NULL
  * when there are more than TITLED_MAX. */
@@ -1000,12 +1002,15 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
     /* The objects whose title or slug is the query come first whatever their weight: they are
      * found by key, heaviest first (by id), until the list is full of heavier ones. They hold
      * every word of the query; with exclusions, FTS5 checks each for them. */
+    if (!(one = stmt(db, r->s, S_MATCH_ONE, pool))) {
+        return APR_EGENERAL;
+    }
     if (key) {
         int excluding = 0;
         for (i = 0; i < items->nelts; i++) {
             excluding |= APR_ARRAY_IDX(items, i, pki_search_item).negated;
         }
-        if (!(st = stmt(db, r->s, S_EXACT, pool)) || !(one = stmt(db, r->s, S_MATCH_ONE, pool))) {
+        if (!(st = stmt(db, r->s, S_EXACT, pool))) {
             return APR_EGENERAL;
         }
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -1041,10 +1046,45 @@ apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
         done(st);
     }
 
-    /* The rest from the heaviest down, until no lighter row can enter the list. */
+    /* The rest from the heaviest down, until no lighter row can enter the list. A few rows
+     * with a title word are ranked one by one first: then the scan is of rows that reach at
+     * most a description's text rank, and need not go down to the lightest of those few. */
     any = pki_search_fts5_any(pool, (pki_search_item *)items->elts, items->nelts);
-    if (titled_rows(r, any, &titled) != APR_SUCCESS ||
-        scan(r, expr, phrases, pki_search_best_text((pki_search_item *)items->elts, items->nelts),
+    if (titled_rows(r, any, &titled) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (titled && titled->nelts <= TITLED_DIRECT && !exhaustive) {
+        for (i = 0; i < titled->nelts; i++) {
+            apr_int64_t id = APR_ARRAY_IDX(titled, i, apr_int64_t);
+            int seen = 0, k;
+            for (k = 0; k < exact->nelts && !seen; k++) {
+                seen = APR_ARRAY_IDX(exact, k, apr_int64_t) == id;
+            }
+            if (seen) {
+                continue;
+            }
+            sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
+            sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(one, 3, id);
+            rc = sqlite3_step(one);
+            if (rc == SQLITE_ROW) {
+                apr_int64_t rank = PKI_RANK(sqlite3_column_int64(one, 0), ROW_WEIGHT(id));
+                done(one);
+                if (pki_search_top_may_take(&r->top, rank, similarity_bound(r, id)) &&
+                    offer(r, id, rank) != APR_SUCCESS) {
+                    return APR_EGENERAL;
+                }
+            } else {
+                done(one);
+                if (rc != SQLITE_DONE) {
+                    return failed(db, r->s, NULL, pool);
+                }
+            }
+            *(apr_int64_t *)apr_array_push(exact) = id; /* done with: the scan skips it */
+        }
+        titled = apr_array_make(pool, 1, sizeof(apr_int64_t)); /* none left */
+    }
+    if (scan(r, expr, phrases, pki_search_best_text((pki_search_item *)items->elts, items->nelts),
              titled, exact) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
