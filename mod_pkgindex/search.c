@@ -325,11 +325,6 @@ int pki_search_top_closed(const pki_search_top *t, apr_int64_t rank)
     return t->n == PKI_SEARCH_LIMIT && rank < t->c[worst(t)].rank;
 }
 
-int pki_search_top_open(const pki_search_top *t, apr_int64_t rank)
-{
-    return !pki_search_top_closed(t, rank);
-}
-
 int pki_search_top_may_take(const pki_search_top *t, apr_int64_t rank, double similarity)
 {
     const pki_search_candidate *w;

@@ -119,8 +119,6 @@ typedef struct pki_search_top {
 int pki_search_before(const pki_search_candidate *a, const pki_search_candidate *b);
 /* Whether the list is full and a candidate of RANK cannot enter it whatever its title. */
 int pki_search_top_closed(const pki_search_top *t, apr_int64_t rank);
-/* Whether a candidate of RANK might enter (then its title decides). */
-int pki_search_top_open(const pki_search_top *t, apr_int64_t rank);
 /* Whether a candidate of RANK and a similarity of at most SIMILARITY might enter. */
 int pki_search_top_may_take(const pki_search_top *t, apr_int64_t rank, double similarity);
 void pki_search_top_add(pki_search_top *t, const pki_search_candidate *c);

@@ -57,9 +57,7 @@ typedef enum {
     S_PREFIX_WORDS,
     S_TYPOS,
     S_PACKAGE_SOURCE,
-    S_PACKAGE_SOURCE_ALL,
     S_GRID_SOURCE,
-    S_GRID_SOURCE_ALL,
     S_OLD,
     S_FTS_DELETE,
     S_FTS_INSERT,
@@ -112,9 +110,7 @@ static const char *const sql[S_COUNT_] = {
         " WHERE t.trigram IN (SELECT value FROM json_each(?1)) GROUP BY t.word_id"
         " HAVING COUNT(*) >= ?2",
     [S_PACKAGE_SOURCE] = PACKAGE_SOURCE " WHERE p.id = ?1",
-    [S_PACKAGE_SOURCE_ALL] = PACKAGE_SOURCE " ORDER BY p.id",
     [S_GRID_SOURCE] = GRID_SOURCE " WHERE g.id = ?1",
-    [S_GRID_SOURCE_ALL] = GRID_SOURCE " ORDER BY g.id",
     [S_OLD] = "SELECT id, title, slug, description, category, participants FROM searchv3_searchv3"
               " WHERE item_type = ?1 AND item_id = ?2",
     [S_FTS_DELETE] = "INSERT INTO searchv3_fts (searchv3_fts, rowid, title, slug, description,"
