@@ -35,16 +35,41 @@
 /* Rebuild rather than update row by row when more than a quarter of the index changed. */
 #define REBUILD_FRACTION 4
 
-#define PACKAGE_SOURCE                                                                             \
-    "SELECT p.id, p.created, p.modified, p.title, p.slug, p.repo_description, c.title,"            \
-    " p.participants, p.repo_watchers, p.repo_forks, p.pypi_downloads, p.score, p.usage_count,"    \
-    " p.last_commit_date, v.upload_time, p.latest_version_id IS NOT NULL,"                         \
-    " COALESCE(p.documentation_url, '') <> '' FROM package_package p"                              \
-    " LEFT JOIN package_category c ON c.id = p.category_id"                                        \
-    " LEFT JOIN package_version v ON v.id = p.latest_version_id"
-#define GRID_SOURCE                                                                                \
-    "SELECT g.id, g.created, g.modified, g.title, g.slug, g.description,"                          \
-    " (SELECT COUNT(*) FROM grid_gridpackage gp WHERE gp.grid_id = g.id) FROM grid_grid g"
+/* The search rows of packages and of grids, as INSERT ... SELECT: a rebuild numbers them with
+ * pkgindex_seq() over every object, a sync gives one object (?3) its number (?2). One
+ * statement either way, so a row is the same whichever way it was made. ?1: now. */
+#define ROW_COLUMNS                                                                                \
+    "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"             \
+    " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"                  \
+    " absolute_url, repo_watchers, repo_forks, pypi_downloads, score, usage, participants,"        \
+    " last_committed, last_released, weight) SELECT ((100 - w) << 48) |"                           \
+    " (min(pkgindex_trigrams(title), 255) << 40) | "
+#define PACKAGE_ROWS(seq, where)                                                                   \
+    ROW_COLUMNS seq ", created, modified, 'package', id, title, title, slug, slug, title,"         \
+                    " description, category, '/packages/p/' || slug || '/', stars, forks,"         \
+                    " downloads, score, usage, participants, last_commit, released, w FROM"        \
+                    " (SELECT p.id, p.created, p.modified, p.title, p.slug,"                       \
+                    " p.repo_description AS description, COALESCE(c.title, '') AS category,"       \
+                    " p.participants, p.repo_watchers AS stars, p.repo_forks AS forks,"            \
+                    " p.pypi_downloads AS downloads, p.score, p.usage_count AS usage,"             \
+                    " p.last_commit_date AS last_commit, v.upload_time AS released,"               \
+                    " pkgindex_weight(?1, 0, p.repo_description, p.repo_watchers, p.repo_forks,"   \
+                    " p.usage_count, 0, p.last_commit_date, v.upload_time,"                        \
+                    " p.latest_version_id IS NOT NULL, COALESCE(p.documentation_url, '') <> '',"   \
+                    " p.modified) AS w FROM package_package p"                                     \
+                    " LEFT JOIN package_category c ON c.id = p.category_id"                        \
+                    " LEFT JOIN package_version v ON v.id = p.latest_version_id" where ")"
+#define GRID_ROWS(seq, where)                                                                      \
+    ROW_COLUMNS seq ", created, modified, 'grid', id, title, title, slug, slug, title,"            \
+                    " description, '', '/grids/g/' || slug || '/', 0, 0, 0, 0, 0, '', NULL, NULL," \
+                    " w FROM (SELECT g.id, g.created, g.modified, g.title, g.slug, g.description," \
+                    " pkgindex_weight(?1, 1, g.description, 0, 0, 0, (SELECT COUNT(*) FROM"        \
+                    " grid_gridpackage gp WHERE gp.grid_id = g.id), NULL, NULL, 0, 0, g.modified)" \
+                    " AS w FROM grid_grid g" where ")"
+/* A row's text, into an FTS5 index. */
+#define FTS_ROW(table, columns)                                                                    \
+    "INSERT INTO " table " (rowid, " columns ") SELECT id, " columns                               \
+    " FROM searchv3_searchv3 WHERE id = ?1"
 
 typedef enum {
     S_SCAN,
@@ -56,8 +81,8 @@ typedef enum {
     S_WORD_EXISTS,
     S_PREFIX_WORDS,
     S_TYPOS,
-    S_PACKAGE_SOURCE,
-    S_GRID_SOURCE,
+    S_PACKAGE_ROW,
+    S_GRID_ROW,
     S_OLD,
     S_FTS_DELETE,
     S_FTS_INSERT,
@@ -66,7 +91,6 @@ typedef enum {
     S_TITLE_MATCHES,
     S_ROW_DELETE,
     S_EXACT_DELETE,
-    S_ROW_INSERT,
     S_EXACT_INSERT,
     S_WORD_ADD,
     S_WORD_DROP,
@@ -109,28 +133,20 @@ static const char *const sql[S_COUNT_] = {
         "SELECT w.word, w.n FROM searchv3_trigram t JOIN searchv3_word w ON w.id = t.word_id"
         " WHERE t.trigram IN (SELECT value FROM json_each(?1)) GROUP BY t.word_id"
         " HAVING COUNT(*) >= ?2",
-    [S_PACKAGE_SOURCE] = PACKAGE_SOURCE " WHERE p.id = ?1",
-    [S_GRID_SOURCE] = GRID_SOURCE " WHERE g.id = ?1",
+    [S_PACKAGE_ROW] = PACKAGE_ROWS("?2", " WHERE p.id = ?3"),
+    [S_GRID_ROW] = GRID_ROWS("?2", " WHERE g.id = ?3"),
     [S_OLD] = "SELECT id, title, slug, description, category, participants FROM searchv3_searchv3"
               " WHERE item_type = ?1 AND item_id = ?2",
     [S_FTS_DELETE] = "INSERT INTO searchv3_fts (searchv3_fts, rowid, title, slug, description,"
                      " category, participants) VALUES ('delete', ?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_FTS_INSERT] = "INSERT INTO searchv3_fts (rowid, title, slug, description, category,"
-                     " participants) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_FTS_INSERT] = FTS_ROW("searchv3_fts", "title, slug, description, category, participants"),
     [S_TITLE_FTS_DELETE] = "INSERT INTO searchv3_title_fts (searchv3_title_fts, rowid, title, slug)"
                            " VALUES ('delete', ?1, ?2, ?3)",
-    [S_TITLE_FTS_INSERT] =
-        "INSERT INTO searchv3_title_fts (rowid, title, slug) VALUES (?1, ?2, ?3)",
+    [S_TITLE_FTS_INSERT] = FTS_ROW("searchv3_title_fts", "title, slug"),
     [S_TITLE_MATCHES] = "SELECT rowid FROM searchv3_title_fts WHERE searchv3_title_fts MATCH ?1"
                         " ORDER BY rowid LIMIT ?2",
     [S_ROW_DELETE] = "DELETE FROM searchv3_searchv3 WHERE id = ?1",
     [S_EXACT_DELETE] = "DELETE FROM searchv3_exact WHERE key = ?1 AND id = ?2",
-    [S_ROW_INSERT] = "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id,"
-                     " title, title_no_prefix, slug, slug_no_prefix, clean_title, description,"
-                     " category, absolute_url, repo_watchers, repo_forks, pypi_downloads, score,"
-                     " usage, participants, last_committed, last_released, weight) VALUES (?1,"
-                     " ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7, ?6, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                     " ?16, ?17, ?18, ?19)",
     [S_EXACT_INSERT] = "INSERT INTO searchv3_exact (key, id) VALUES (?1, ?2)",
     /* title words are counted, per occurrence, as a rebuild counts them */
     [S_WORD_ADD] = "INSERT INTO searchv3_word (word, n) VALUES (?1, 1) ON CONFLICT (word)"
@@ -140,7 +156,7 @@ static const char *const sql[S_COUNT_] = {
     [S_TRIGRAM_DELETE] = "DELETE FROM searchv3_trigram WHERE trigram = ?1 AND word_id = ?2",
     [S_WORD_PUT] = "INSERT INTO searchv3_word (word, n) VALUES (?1, ?2)",
     [S_TRIGRAM_ADD] = "INSERT OR IGNORE INTO searchv3_trigram (trigram, word_id) VALUES (?1, ?2)",
-    [S_NEXT_SEQ] = "UPDATE searchv3_state SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1",
+    [S_NEXT_SEQ] = "SELECT seq FROM searchv3_state WHERE id = 1",
     [S_SET_SEQ] = "UPDATE searchv3_state SET seq = ?1 WHERE id = 1",
     [S_DIRTY] = "SELECT item_type, item_id FROM searchv3_dirty",
     [S_DIRTY_COUNT] = "SELECT COUNT(*) FROM searchv3_dirty",
@@ -148,34 +164,8 @@ static const char *const sql[S_COUNT_] = {
     [S_HAS_INDEX] = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'searchv3_dirty'",
     [S_OBJECT_COUNT] = "SELECT (SELECT n FROM pkgindex_count WHERE name = 'package_package') +"
                        " (SELECT n FROM pkgindex_count WHERE name = 'grid_grid')",
-    [S_BULK_PACKAGES] =
-        "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
-        " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
-        " absolute_url, repo_watchers, repo_forks, pypi_downloads, score, usage, participants,"
-        " last_committed, last_released, weight) SELECT ((100 - w) << 48) |"
-        " (min(pkgindex_trigrams(title), 255) << 40) | pkgindex_seq(), created,"
-        " modified, 'package', id, title, title, slug, slug, title, description, category,"
-        " '/packages/p/' || slug || '/', stars, forks, downloads, score, usage, participants,"
-        " last_commit, released, w FROM (SELECT p.id, p.created,"
-        " p.modified, p.title, p.slug, p.repo_description AS description,"
-        " COALESCE(c.title, '') AS category, p.participants, p.repo_watchers AS stars,"
-        " p.repo_forks AS forks, p.pypi_downloads AS downloads, p.score, p.usage_count AS usage,"
-        " p.last_commit_date AS last_commit, v.upload_time AS released,"
-        " pkgindex_weight(?1, 0, p.repo_description, p.repo_watchers, p.repo_forks,"
-        " p.usage_count, 0, p.last_commit_date, v.upload_time, p.latest_version_id IS NOT NULL,"
-        " COALESCE(p.documentation_url, '') <> '', p.modified) AS w FROM package_package p"
-        " LEFT JOIN package_category c ON c.id = p.category_id"
-        " LEFT JOIN package_version v ON v.id = p.latest_version_id)",
-    [S_BULK_GRIDS] =
-        "INSERT INTO searchv3_searchv3 (id, created, modified, item_type, item_id, title,"
-        " title_no_prefix, slug, slug_no_prefix, clean_title, description, category,"
-        " absolute_url, participants, weight) SELECT ((100 - w) << 48) |"
-        " (min(pkgindex_trigrams(title), 255) << 40) | pkgindex_seq(), created,"
-        " modified, 'grid', id, title, title, slug, slug, title, description, '',"
-        " '/grids/g/' || slug || '/', '', w FROM (SELECT g.id, g.created, g.modified, g.title, "
-        "g.slug, g.description, pkgindex_weight(?1, 1,"
-        " g.description, 0, 0, 0, (SELECT COUNT(*) FROM grid_gridpackage gp"
-        " WHERE gp.grid_id = g.id), NULL, NULL, 0, 0, g.modified) AS w FROM grid_grid g)",
+    [S_BULK_PACKAGES] = PACKAGE_ROWS("pkgindex_seq()", ""),
+    [S_BULK_GRIDS] = GRID_ROWS("pkgindex_seq()", ""),
     [S_TITLES] = "SELECT id, title, slug FROM searchv3_searchv3",
 };
 
@@ -1136,61 +1126,6 @@ static apr_status_t step_done(pki_db *db, sconn *s, sqlite3_stmt *st, apr_pool_t
     return APR_SUCCESS;
 }
 
-/* One object's search row, as read from its tables. */
-typedef struct source {
-    int grid;
-    apr_int64_t item_id;
-    const char *created, *modified, *title, *slug, *description, *category, *participants;
-    const char *last_committed, *last_released;
-    apr_int64_t stars, forks, downloads, score, usage;
-    int weight;
-} source;
-
-static void read_source(sqlite3_stmt *st, apr_pool_t *pool, int grid, apr_int64_t now, source *o)
-{
-    pki_search_facts f;
-
-    memset(o, 0, sizeof(*o));
-    memset(&f, 0, sizeof(f));
-    o->grid = f.grid = grid;
-    o->item_id = sqlite3_column_int64(st, 0);
-    o->created = col_dup(pool, st, 1);
-    o->modified = col_dup(pool, st, 2);
-    o->title = col_dup(pool, st, 3);
-    o->slug = col_dup(pool, st, 4);
-    o->description = col_dup(pool, st, 5);
-    f.description = o->description;
-    f.modified = col_time(st, 2);
-    if (grid) {
-        o->category = o->participants = "";
-        f.packages = sqlite3_column_int64(st, 6);
-    } else {
-        o->category = col_dup(pool, st, 6);
-        o->participants = col_dup(pool, st, 7);
-        f.stars = o->stars = sqlite3_column_int64(st, 8);
-        f.forks = o->forks = sqlite3_column_int64(st, 9);
-        o->downloads = sqlite3_column_int64(st, 10);
-        o->score = sqlite3_column_int64(st, 11);
-        f.usage = o->usage = sqlite3_column_int64(st, 12);
-        o->last_committed = col_dup(pool, st, 13);
-        o->last_released = col_dup(pool, st, 14);
-        f.last_commit = col_time(st, 13);
-        f.released = col_time(st, 14);
-        f.has_release = sqlite3_column_int(st, 15);
-        f.has_documentation = sqlite3_column_int(st, 16);
-    }
-    o->weight = pki_search_weight(&f, now);
-}
-
-static void bind_text(sqlite3_stmt *st, int col, const char *s)
-{
-    if (s) {
-        sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_null(st, col);
-    }
-}
-
 /* The exact-match keys of a title and a slug (the second NULL when it is the first), and
  * their words in TOKENS. */
 static void object_keys(sconn *s, apr_pool_t *pool, const char *title, const char *slug,
@@ -1293,62 +1228,26 @@ static apr_status_t count_words(pki_db *db, sconn *s, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-/* Inserts O's row as ID, its FTS5 entry, its exact keys and its title words. */
-static apr_status_t insert_row(pki_db *db, sconn *s, apr_pool_t *pool, const source *o,
-                               apr_int64_t id)
+/* Indexes row ID (already in searchv3_searchv3): its text, its exact keys, its title words. */
+static apr_status_t index_row(pki_db *db, sconn *s, apr_pool_t *pool, apr_int64_t id,
+                              const char *title, const char *slug)
 {
-    sqlite3_stmt *st = stmt(db, s, S_ROW_INSERT, pool);
     apr_array_header_t *tokens = apr_array_make(pool, 8, sizeof(const char *));
+    static const stmt_id fts[] = {S_FTS_INSERT, S_TITLE_FTS_INSERT};
     const char *keys[2];
+    size_t i;
 
-    if (!st) {
-        return APR_EGENERAL;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, o->created);
-    bind_text(st, 3, o->modified);
-    bind_text(st, 4, o->grid ? "grid" : "package");
-    sqlite3_bind_int64(st, 5, o->item_id);
-    bind_text(st, 6, o->title ? o->title : "");
-    bind_text(st, 7, o->slug ? o->slug : "");
-    bind_text(st, 8, o->description ? o->description : "");
-    bind_text(st, 9, o->category ? o->category : "");
-    bind_text(st, 10,
-              apr_pstrcat(pool, o->grid ? "/grids/g/" : "/packages/p/", o->slug, "/", NULL));
-    sqlite3_bind_int64(st, 11, o->stars);
-    sqlite3_bind_int64(st, 12, o->forks);
-    sqlite3_bind_int64(st, 13, o->downloads);
-    sqlite3_bind_int64(st, 14, o->score);
-    sqlite3_bind_int64(st, 15, o->usage);
-    bind_text(st, 16, o->participants ? o->participants : "");
-    bind_text(st, 17, o->last_committed);
-    bind_text(st, 18, o->last_released);
-    sqlite3_bind_int(st, 19, o->weight);
-    if (step_done(db, s, st, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    {
-        if (!(st = stmt(db, s, S_FTS_INSERT, pool))) {
+    for (i = 0; i < sizeof(fts) / sizeof(fts[0]); i++) {
+        sqlite3_stmt *st = stmt(db, s, fts[i], pool);
+        if (!st) {
             return APR_EGENERAL;
         }
         sqlite3_bind_int64(st, 1, id);
-        bind_text(st, 2, o->title ? o->title : "");
-        bind_text(st, 3, o->slug ? o->slug : "");
-        bind_text(st, 4, o->description ? o->description : "");
-        bind_text(st, 5, o->category ? o->category : "");
-        bind_text(st, 6, o->participants ? o->participants : "");
-        if (step_done(db, s, st, pool) != APR_SUCCESS ||
-            !(st = stmt(db, s, S_TITLE_FTS_INSERT, pool))) {
-            return APR_EGENERAL;
-        }
-        sqlite3_bind_int64(st, 1, id);
-        bind_text(st, 2, o->title ? o->title : "");
-        bind_text(st, 3, o->slug ? o->slug : "");
         if (step_done(db, s, st, pool) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
-    object_keys(s, pool, o->title, o->slug, keys, tokens);
+    object_keys(s, pool, title, slug, keys, tokens);
     if (each_key(db, s, pool, S_EXACT_INSERT, keys, id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -1362,9 +1261,8 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
 {
     sqlite3_stmt *st = stmt(db, s, S_OLD, pool), *del;
     apr_array_header_t *old_words;
-    apr_int64_t old = 0, seq = 0;
-    const char *keys[2];
-    source o;
+    apr_int64_t old = 0, seq = 0, next = 0, id;
+    const char *keys[2], *title, *slug;
     int rc, k;
 
     if (!st) {
@@ -1419,20 +1317,7 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         done(st);
     }
 
-    if (!(st = stmt(db, s, grid ? S_GRID_SOURCE : S_PACKAGE_SOURCE, pool))) {
-        return APR_EGENERAL;
-    }
-    sqlite3_bind_int64(st, 1, item_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        done(st);
-        return APR_SUCCESS; /* deleted: nothing to put back */
-    }
-    if (rc != SQLITE_ROW) {
-        return failed(db, s, st, pool);
-    }
-    read_source(st, pool, grid, now, &o);
-    done(st);
+    /* a new object takes the next n (kept only if it exists: a deleted one takes none) */
     if (!seq) {
         if (!(st = stmt(db, s, S_NEXT_SEQ, pool))) {
             return APR_EGENERAL;
@@ -1440,14 +1325,44 @@ static apr_status_t sync_item(pki_db *db, sconn *s, apr_pool_t *pool, int grid, 
         if (sqlite3_step(st) != SQLITE_ROW) {
             return failed(db, s, st, pool);
         }
-        seq = sqlite3_column_int64(st, 0);
+        seq = next = sqlite3_column_int64(st, 0);
         done(st);
     }
-    {
-        apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
-        int ntri = pki_search_trigrams(o.title ? o.title : "", tri, PKI_SEARCH_MAX_TRIGRAMS);
-        return insert_row(db, s, pool, &o, ROW_ID(o.weight, ntri, seq));
+    if (!(st = stmt(db, s, grid ? S_GRID_ROW : S_PACKAGE_ROW, pool))) {
+        return APR_EGENERAL;
     }
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_int64(st, 3, item_id);
+    if (step_done(db, s, st, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (sqlite3_changes(s->conn) == 0) {
+        return APR_SUCCESS; /* deleted: nothing to put back */
+    }
+    if (next) {
+        if (!(st = stmt(db, s, S_SET_SEQ, pool))) {
+            return APR_EGENERAL;
+        }
+        sqlite3_bind_int64(st, 1, next + 1);
+        if (step_done(db, s, st, pool) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    /* the row as made: its id (weight, trigram count, n), title and slug */
+    if (!(st = stmt(db, s, S_OLD, pool))) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, grid ? "grid" : "package", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, item_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        return failed(db, s, st, pool);
+    }
+    id = sqlite3_column_int64(st, 0);
+    title = col_dup(pool, st, 1);
+    slug = col_dup(pool, st, 2);
+    done(st);
+    return index_row(db, s, pool, id, title, slug);
 }
 
 static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id, apr_int64_t *out)
