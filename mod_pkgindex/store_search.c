@@ -772,14 +772,49 @@ static apr_status_t query_items(pki_db *db, sconn *s, apr_pool_t *pool, const ch
     return APR_SUCCESS;
 }
 
+/* One search: the query as FTS5 sees it, and the list being filled. */
 typedef struct ranking {
     pki_db *db;
     sconn *s;
     apr_pool_t *pool;
+    const char *expr;    /* the MATCH expression */
+    const char *phrases; /* its phrase map, for pkgindex_rank() */
     apr_uint64_t qtri[PKI_SEARCH_MAX_TRIGRAMS];
     int nqtri;
+    apr_array_header_t *done; /* rows ranked before the scan: it skips them */
     pki_search_top top;
 } ranking;
+
+static int ranked_before(const ranking *r, apr_int64_t id)
+{
+    int i;
+
+    for (i = 0; i < r->done->nelts; i++) {
+        if (APR_ARRAY_IDX(r->done, i, apr_int64_t) == id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether row ID matches the query (FTS5 looks it up by rowid), and its text rank. */
+static apr_status_t match_one(ranking *r, apr_int64_t id, int *matches, apr_int64_t *text)
+{
+    sqlite3_stmt *st = stmt(r->db, r->s, S_MATCH_ONE, r->pool);
+    int rc;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, r->phrases, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->expr, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, id);
+    rc = sqlite3_step(st);
+    *matches = rc == SQLITE_ROW;
+    *text = *matches ? sqlite3_column_int64(st, 0) : 0;
+    done(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? APR_SUCCESS : failed(r->db, r->s, NULL, r->pool);
+}
 
 /* Offers row ID of RANK to the top list: its title decides between equal ranks. */
 static apr_status_t offer(ranking *r, apr_int64_t id, apr_int64_t rank)
@@ -904,25 +939,24 @@ static apr_status_t titled_rows(ranking *r, const char *any, apr_array_header_t 
     return APR_SUCCESS;
 }
 
-/* Offers the matches of EXPR in rowid (weight) order, until no later row could enter the list
- * even with the best text rank it can have: BEST if it is in TITLED (or TITLED is NULL), no
- * more than a description's otherwise. Rows in EXACT were offered already. */
-static apr_status_t scan(ranking *r, const char *expr, const char *phrases, apr_int64_t best,
-                         const apr_array_header_t *titled, const apr_array_header_t *exact)
+/* Offers the matches in rowid (weight) order, until no later row could enter the list even
+ * with the best text rank it can have: BEST if it is in TITLED (or TITLED is NULL), no more
+ * than a description's otherwise. */
+static apr_status_t scan(ranking *r, apr_int64_t best, const apr_array_header_t *titled)
 {
     apr_int64_t other = (apr_int64_t)PKI_RANK_DESCRIPTION * PKI_RANK_UNIT;
     sqlite3_stmt *st = stmt(r->db, r->s, S_SCAN, r->pool);
     const apr_int64_t *t = titled ? (const apr_int64_t *)titled->elts : NULL;
-    int rc, i, k = 0;
+    int rc, k = 0;
 
     if (!st) {
         return APR_EGENERAL;
     }
-    sqlite3_bind_text(st, 1, phrases, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, r->phrases, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->expr, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         apr_int64_t id = sqlite3_column_int64(st, 0), rank, bound;
-        int weight = ROW_WEIGHT(id), seen = 0;
+        int weight = ROW_WEIGHT(id);
 
         if (t) {
             while (k < titled->nelts && t[k] < id) {
@@ -939,13 +973,8 @@ static apr_status_t scan(ranking *r, const char *expr, const char *phrases, apr_
             break;
         }
         rank = PKI_RANK(sqlite3_column_int64(st, 1), weight);
-        if (!pki_search_top_may_take(&r->top, rank, similarity_bound(r, id))) {
-            continue;
-        }
-        for (i = 0; i < exact->nelts && !seen; i++) {
-            seen = APR_ARRAY_IDX(exact, i, apr_int64_t) == id;
-        }
-        if (!seen && offer(r, id, rank) != APR_SUCCESS) {
+        if (pki_search_top_may_take(&r->top, rank, similarity_bound(r, id)) &&
+            !ranked_before(r, id) && offer(r, id, rank) != APR_SUCCESS) {
             done(st);
             return APR_EGENERAL;
         }
@@ -957,121 +986,111 @@ static apr_status_t scan(ranking *r, const char *expr, const char *phrases, apr_
     return APR_SUCCESS;
 }
 
+/* The objects whose title or slug is the query (KEY) come first whatever their weight: found
+ * by key, heaviest first (by id), until the list is full of heavier ones. They hold every word
+ * of the query; with EXCLUSIONS, FTS5 checks each for them. */
+static apr_status_t rank_exact(ranking *r, const char *key, int exclusions)
+{
+    sqlite3_stmt *st = stmt(r->db, r->s, S_EXACT, r->pool);
+    int rc;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        apr_int64_t id = sqlite3_column_int64(st, 0), text;
+        apr_int64_t rank = PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, ROW_WEIGHT(id));
+        int matches = 1;
+        if (!exhaustive && pki_search_top_closed(&r->top, rank)) {
+            break;
+        }
+        if ((exclusions && match_one(r, id, &matches, &text) != APR_SUCCESS) ||
+            (matches && offer(r, id, rank) != APR_SUCCESS)) {
+            done(st);
+            return APR_EGENERAL;
+        }
+        if (matches) {
+            *(apr_int64_t *)apr_array_push(r->done) = id;
+        }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        return failed(r->db, r->s, st, r->pool);
+    }
+    done(st);
+    return APR_SUCCESS;
+}
+
+/* A few rows with a title word (TITLED), ranked one by one: then the scan is of rows that
+ * reach at most a description's text rank, and need not go down to the lightest of these. */
+static apr_status_t rank_titled(ranking *r, const apr_array_header_t *titled)
+{
+    int i;
+
+    for (i = 0; i < titled->nelts; i++) {
+        apr_int64_t id = APR_ARRAY_IDX(titled, i, apr_int64_t), text, rank;
+        int matches;
+        if (ranked_before(r, id)) {
+            continue;
+        }
+        if (match_one(r, id, &matches, &text) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        rank = PKI_RANK(text, ROW_WEIGHT(id));
+        if (matches && pki_search_top_may_take(&r->top, rank, similarity_bound(r, id)) &&
+            offer(r, id, rank) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        *(apr_int64_t *)apr_array_push(r->done) = id;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
                               int *n)
 {
     apr_array_header_t *items = apr_array_make(pool, 8, sizeof(pki_search_item));
-    apr_array_header_t *exact = apr_array_make(pool, 4, sizeof(apr_int64_t));
-    const char *expr, *phrases = NULL, *key, *any;
+    const pki_search_item *it;
+    const char *key;
     apr_array_header_t *titled;
-    sqlite3_stmt *st, *one;
     ranking *r;
-    int rc, i;
+    int i, exclusions = 0;
 
     *hits = NULL;
     *n = 0;
     r = apr_pcalloc(pool, sizeof(*r));
     r->db = db;
     r->pool = pool;
+    r->done = apr_array_make(pool, 32, sizeof(apr_int64_t));
     if (!(r->s = sconn_of(db, pool))) {
         return APR_ENOTIMPL;
     }
     if (query_items(db, r->s, pool, q, items, &key) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    expr = pki_search_fts5_expr(pool, (pki_search_item *)items->elts, items->nelts, &phrases);
-    if (!expr) {
+    it = (const pki_search_item *)items->elts;
+    r->expr = pki_search_fts5_expr(pool, it, items->nelts, &r->phrases);
+    if (!r->expr) {
         return APR_SUCCESS;
     }
     r->nqtri = pki_search_trigrams(q, r->qtri, PKI_SEARCH_MAX_TRIGRAMS);
-
-    /* The objects whose title or slug is the query come first whatever their weight: they are
-     * found by key, heaviest first (by id), until the list is full of heavier ones. They hold
-     * every word of the query; with exclusions, FTS5 checks each for them. */
-    if (!(one = stmt(db, r->s, S_MATCH_ONE, pool))) {
+    for (i = 0; i < items->nelts; i++) {
+        exclusions |= it[i].negated;
+    }
+    if (key && rank_exact(r, key, exclusions) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (key) {
-        int excluding = 0;
-        for (i = 0; i < items->nelts; i++) {
-            excluding |= APR_ARRAY_IDX(items, i, pki_search_item).negated;
-        }
-        if (!(st = stmt(db, r->s, S_EXACT, pool))) {
-            return APR_EGENERAL;
-        }
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            apr_int64_t id = sqlite3_column_int64(st, 0);
-            apr_int64_t rank =
-                PKI_RANK((apr_int64_t)PKI_RANK_EXACT * PKI_RANK_UNIT, ROW_WEIGHT(id));
-            if (!exhaustive && pki_search_top_closed(&r->top, rank)) {
-                break;
-            }
-            if (excluding) {
-                sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
-                sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(one, 3, id);
-                rc = sqlite3_step(one);
-                done(one);
-                if (rc == SQLITE_DONE) {
-                    continue;
-                }
-                if (rc != SQLITE_ROW) {
-                    return failed(db, r->s, st, pool);
-                }
-            }
-            *(apr_int64_t *)apr_array_push(exact) = id;
-            if (offer(r, id, rank) != APR_SUCCESS) {
-                done(st);
-                return APR_EGENERAL;
-            }
-        }
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-            return failed(db, r->s, st, pool);
-        }
-        done(st);
-    }
-
-    /* The rest from the heaviest down, until no lighter row can enter the list. A few rows
-     * with a title word are ranked one by one first: then the scan is of rows that reach at
-     * most a description's text rank, and need not go down to the lightest of those few. */
-    any = pki_search_fts5_any(pool, (pki_search_item *)items->elts, items->nelts);
-    if (titled_rows(r, any, &titled) != APR_SUCCESS) {
+    /* the rest from the heaviest down, until no lighter row can enter the list */
+    if (titled_rows(r, pki_search_fts5_any(pool, it, items->nelts), &titled) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (titled && titled->nelts <= TITLED_DIRECT && !exhaustive) {
-        for (i = 0; i < titled->nelts; i++) {
-            apr_int64_t id = APR_ARRAY_IDX(titled, i, apr_int64_t);
-            int seen = 0, k;
-            for (k = 0; k < exact->nelts && !seen; k++) {
-                seen = APR_ARRAY_IDX(exact, k, apr_int64_t) == id;
-            }
-            if (seen) {
-                continue;
-            }
-            sqlite3_bind_text(one, 1, phrases, -1, SQLITE_STATIC);
-            sqlite3_bind_text(one, 2, expr, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(one, 3, id);
-            rc = sqlite3_step(one);
-            if (rc == SQLITE_ROW) {
-                apr_int64_t rank = PKI_RANK(sqlite3_column_int64(one, 0), ROW_WEIGHT(id));
-                done(one);
-                if (pki_search_top_may_take(&r->top, rank, similarity_bound(r, id)) &&
-                    offer(r, id, rank) != APR_SUCCESS) {
-                    return APR_EGENERAL;
-                }
-            } else {
-                done(one);
-                if (rc != SQLITE_DONE) {
-                    return failed(db, r->s, NULL, pool);
-                }
-            }
-            *(apr_int64_t *)apr_array_push(exact) = id; /* done with: the scan skips it */
+        if (rank_titled(r, titled) != APR_SUCCESS) {
+            return APR_EGENERAL;
         }
-        titled = apr_array_make(pool, 1, sizeof(apr_int64_t)); /* none left */
+        titled = apr_array_make(pool, 1, sizeof(apr_int64_t)); /* none left for the scan */
     }
-    if (scan(r, expr, phrases, pki_search_best_text((pki_search_item *)items->elts, items->nelts),
-             titled, exact) != APR_SUCCESS) {
+    if (scan(r, pki_search_best_text(it, items->nelts), titled) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     pki_search_top_sort(&r->top);
