@@ -106,35 +106,36 @@ int pki_search_stop_word(const char *token)
                    sizeof(stop_words[0]), compare_str) != NULL;
 }
 
-/* An FTS5 string: in double quotes, a double quote doubled. Inside, FTS5 syntax is text. */
-static void put_quoted(pki_buf *b, const char *s)
+/* Text inside an FTS5 string: a double quote doubled. */
+static void put_escaped(pki_buf *b, const char *s)
 {
-    pki_buf_putc(b, '"');
     for (; *s; s++) {
         if (*s == '"') {
             pki_buf_putc(b, '"');
         }
         pki_buf_putc(b, *s);
     }
+}
+
+/* An FTS5 string: in double quotes, so that FTS5 syntax inside is text. */
+static void put_quoted(pki_buf *b, const char *s)
+{
+    pki_buf_putc(b, '"');
+    put_escaped(b, s);
     pki_buf_putc(b, '"');
 }
 
+/* A phrase: its tokens in one string, which FTS5 reads as words that follow each other. */
 static void put_phrase(pki_buf *b, const pki_search_item *it)
 {
     int k;
 
     pki_buf_putc(b, '"');
     for (k = 0; k < it->ntokens; k++) {
-        const char *s;
         if (k) {
             pki_buf_putc(b, ' ');
         }
-        for (s = it->tokens[k]; *s; s++) {
-            if (*s == '"') {
-                pki_buf_putc(b, '"');
-            }
-            pki_buf_putc(b, *s);
-        }
+        put_escaped(b, it->tokens[k]);
     }
     pki_buf_putc(b, '"');
 }
@@ -308,45 +309,44 @@ int pki_search_before(const pki_search_candidate *a, const pki_search_candidate 
     return a->id < b->id;
 }
 
-static int worst(const pki_search_top *t)
+/* The index of the candidate that comes last, found again after each change of a full list,
+ * so that the checks made for every row a search reads are one comparison. */
+static void find_worst(pki_search_top *t)
 {
-    int i, w = 0;
+    int i;
 
+    t->worst = 0;
     for (i = 1; i < t->n; i++) {
-        if (pki_search_before(&t->c[w], &t->c[i])) {
-            w = i;
+        if (pki_search_before(&t->c[t->worst], &t->c[i])) {
+            t->worst = i;
         }
     }
-    return w;
 }
 
 int pki_search_top_closed(const pki_search_top *t, apr_int64_t rank)
 {
-    return t->n == PKI_SEARCH_LIMIT && rank < t->c[worst(t)].rank;
+    return t->n == PKI_SEARCH_LIMIT && rank < t->c[t->worst].rank;
 }
 
 int pki_search_top_may_take(const pki_search_top *t, apr_int64_t rank, double similarity)
 {
-    const pki_search_candidate *w;
+    const pki_search_candidate *w = &t->c[t->worst];
 
-    if (t->n < PKI_SEARCH_LIMIT) {
-        return 1;
-    }
-    w = &t->c[worst(t)];
-    return rank > w->rank || (rank == w->rank && similarity >= w->similarity);
+    return t->n < PKI_SEARCH_LIMIT || rank > w->rank ||
+           (rank == w->rank && similarity >= w->similarity);
 }
 
 void pki_search_top_add(pki_search_top *t, const pki_search_candidate *c)
 {
-    int w;
-
     if (t->n < PKI_SEARCH_LIMIT) {
         t->c[t->n++] = *c;
+    } else if (pki_search_before(c, &t->c[t->worst])) {
+        t->c[t->worst] = *c;
+    } else {
         return;
     }
-    w = worst(t);
-    if (pki_search_before(c, &t->c[w])) {
-        t->c[w] = *c;
+    if (t->n == PKI_SEARCH_LIMIT) {
+        find_worst(t);
     }
 }
 
@@ -358,6 +358,7 @@ static int compare_candidates(const void *a, const void *b)
 void pki_search_top_sort(pki_search_top *t)
 {
     qsort(t->c, t->n, sizeof(t->c[0]), compare_candidates);
+    find_worst(t);
 }
 
 /* --- Weight --- */

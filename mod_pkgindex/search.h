@@ -113,6 +113,7 @@ typedef struct pki_search_candidate {
 typedef struct pki_search_top {
     pki_search_candidate c[PKI_SEARCH_LIMIT];
     int n;
+    int worst; /* which comes last, when the list is full (start from all zeros) */
 } pki_search_top;
 
 /* Whether A comes before B. */

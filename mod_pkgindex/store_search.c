@@ -544,11 +544,8 @@ static apr_status_t typos(pki_db *db, sconn *s, apr_pool_t *pool, pki_search_ite
     if (!(st = stmt(db, s, S_IS_WORD, pool))) {
         return APR_EGENERAL;
     }
-    pki_buf_init(&json, pool, strlen(token) + 3);
-    pki_buf_putc(&json, '"');
-    pki_buf_puts(&json, token); /* a token: letters and digits, no quote */
-    pki_buf_putc(&json, '"');
-    sqlite3_bind_text(st, 1, pki_buf_cstr(&json), -1, SQLITE_STATIC);
+    /* a token: letters and digits, no quote to double */
+    sqlite3_bind_text(st, 1, apr_pstrcat(pool, "\"", token, "\"", NULL), -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
     done(st);
     if (rc == SQLITE_ROW) {
