@@ -171,7 +171,8 @@ static void get_detail(const pki_request *req, pki_response *resp, pki_json *j, 
     }
 }
 
-/* ?q='s last value, a NUL byte read as a space (it separates words like any other). */
+/* ?q='s last value without the spaces around it (which search nothing, nor count toward the
+ * length limit), a NUL byte read as a space; NULL when there is none. */
 static const char *search_param(apr_pool_t *pool, const pki_query *q)
 {
     const pki_param *params = (const pki_param *)q->params->elts;
@@ -179,36 +180,22 @@ static const char *search_param(apr_pool_t *pool, const pki_query *q)
 
     for (i = q->params->nelts - 1; i >= 0; i--) {
         if (params[i].klen == 1 && params[i].key[0] == 'q') {
-            char *v = apr_pstrmemdup(pool, params[i].val, params[i].vlen);
-            apr_size_t k;
-            for (k = 0; k < params[i].vlen; k++) {
-                v[k] = v[k] ? v[k] : ' ';
+            const char *v = params[i].val, *end = v + params[i].vlen;
+            char *out, *o;
+            while (v < end && (!*v || apr_isspace(*v))) {
+                v++;
             }
-            return v;
+            while (end > v && (!end[-1] || apr_isspace(end[-1]))) {
+                end--;
+            }
+            out = apr_pstrmemdup(pool, v, end - v);
+            for (o = out; o < out + (end - v); o++) {
+                *o = *o ? *o : ' ';
+            }
+            return out;
         }
     }
     return NULL;
-}
-
-/* The length of S without its trailing spaces. */
-static apr_size_t trimmed_length(const char *s)
-{
-    apr_size_t n = strlen(s);
-
-    while (n && apr_isspace(s[n - 1])) {
-        n--;
-    }
-    return n;
-}
-
-static int blank(const char *s)
-{
-    for (; s && *s; s++) {
-        if (!apr_isspace(*s)) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static void get_search(const pki_request *req, pki_response *resp, pki_json *j, const char *q,
@@ -247,17 +234,11 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     }
     if (route->resource == PKI_RES_SEARCH) {
         search = search_param(req->pool, q);
-        if (blank(search)) {
+        if (!search || !*search) {
             pki_render_search(j, req->settings->tz, NULL, 0); /* the original's [] */
             return;
         }
-        /* counted without the spaces around it, which search nothing */
-        while (apr_isspace(*search)) {
-            search++;
-        }
-        if (pki_search_length(search) > PKI_SEARCH_MAX_QUERY &&
-            pki_search_length(apr_pstrndup(req->pool, search, trimmed_length(search))) >
-                PKI_SEARCH_MAX_QUERY) {
+        if (pki_search_length(search) > PKI_SEARCH_MAX_QUERY) {
             error(resp, 400, j->indent,
                   apr_psprintf(req->pool, "Search query too long: at most %d characters.",
                                PKI_SEARCH_MAX_QUERY));
