@@ -182,6 +182,16 @@ static int may_reprepare(pki_db *db)
     return 1;
 }
 
+/* Statement ID after preparing the connection's statements again, or NULL when that is not
+ * allowed yet or fails. */
+static apr_dbd_prepared_t *prepared_again(pki_db *db, apr_pool_t *pool, pki_sql_id id)
+{
+    if (!may_reprepare(db) || pki_store_prepare_all(db, pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+}
+
 /* A result being read. Through apr_dbd, or, on the sqlite3 driver, straight through SQLite on
  * the same pooled connection: the driver holds one process-wide mutex around every call, which
  * under httpd's worker threads turns each query into a futex hand-off (measured: the kernel's
@@ -389,7 +399,7 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
 {
     rows *r = apr_pcalloc(pool, sizeof(*r));
     native *n = native_of(db);
-    apr_dbd_prepared_t *stmt;
+    apr_dbd_prepared_t *stmt, *again;
     int rv = -1;
 
     r->db = db;
@@ -403,8 +413,8 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
         /* random access: pgsql's sequential mode misbehaves on empty and undrained results */
         rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
     }
-    if (rv != 0 && may_reprepare(db) && pki_store_prepare_all(db, pool) == APR_SUCCESS) {
-        stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+    if (rv != 0 && (again = prepared_again(db, pool, id))) {
+        stmt = again;
         r->res = NULL;
         rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
     }
@@ -889,7 +899,8 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
 
 static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
 {
-    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
+    apr_dbd_prepared_t *again,
+        *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
     int nrows, rv;
 
     if (!stmt) {
@@ -902,9 +913,8 @@ static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void 
          * statement is tried again after a schema change (see select_rows) */
         db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
                                  apr_dbd_error(db->driver, db->handle, rv));
-        if (may_reprepare(db) && pki_store_prepare_all(db, pool) == APR_SUCCESS) {
-            stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
-            rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
+        if ((again = prepared_again(db, pool, id))) {
+            rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, again, args);
         }
     }
     if (rv != 0) {
