@@ -361,6 +361,14 @@ static void test_index(void **state)
     assert_true(hits[0].last_released == PKI_TIME_NULL);
     assert_true(hits[0].last_committed != PKI_TIME_NULL);
 
+    /* last_released is the latest version's upload time, followed when it changes */
+    testdb_exec(t, "UPDATE package_version SET upload_time = '2020-05-01 12:00:00' WHERE id = 1");
+    sync_index(t, 0);
+    assert_int_equal(pki_store_read_begin(&t->db, t->pool), APR_SUCCESS);
+    assert_int_equal(pki_store_search(&t->db, t->pool, "alpha", &hits, &n), APR_SUCCESS);
+    pki_store_read_end(&t->db);
+    assert_true(hits[0].last_released == apr_time_from_sec(1588334400));
+
     /* one change: updated in place; the old title is forgotten */
     testdb_exec(t, "UPDATE package_package SET title = 'omega' WHERE id = 4");
     sync_index(t, 0);
