@@ -214,6 +214,7 @@ static pki_db *acquire(void *ctx)
     db->prepared = dbd->prepared;
     db->pool = dbd->pool;
     db->error = NULL;
+    db->fault = PKI_DB_FAULT_NONE;
     db->native = 0;
     return db;
 }

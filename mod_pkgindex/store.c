@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +160,51 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                             "SELECT generation FROM pkgindex_state WHERE id = 1"},
 };
 
+/* SQLite's result code, read off the connection, as a fault the callers act on. */
+pki_db_fault pki_store_sqlite_fault(void *sqlite)
+{
+    sqlite3 *conn = sqlite;
+
+    if (!conn) {
+        return PKI_DB_FAULT_OTHER;
+    }
+    switch (sqlite3_errcode(conn)) {
+    case SQLITE_CONSTRAINT:
+        return sqlite3_extended_errcode(conn) == SQLITE_CONSTRAINT_UNIQUE ? PKI_DB_FAULT_CONFLICT
+                                                                          : PKI_DB_FAULT_OTHER;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return PKI_DB_FAULT_BUSY;
+    case SQLITE_FULL:
+        return PKI_DB_FAULT_FULL;
+    case SQLITE_READONLY:
+        return PKI_DB_FAULT_READONLY;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_PERM:
+        return PKI_DB_FAULT_UNAVAILABLE;
+    default:
+        return PKI_DB_FAULT_OTHER;
+    }
+}
+
+static sqlite3 *sqlite_conn(pki_db *db)
+{
+    return strcmp(apr_dbd_name(db->driver), "sqlite3") == 0
+               ? apr_dbd_native_handle(db->driver, db->handle)
+               : NULL;
+}
+
+/* Notes why a call failed: WHAT in words for the log, the kind for the caller. Read at once,
+ * before another call (a re-prepare) resets the connection's error. */
+static void failed(pki_db *db, const char *what)
+{
+    db->error = what;
+    db->fault = pki_store_sqlite_fault(sqlite_conn(db));
+}
+
 /* A statement that fails is retried once after preparing the connection's statements again:
  * a schema change (sqlite3: CREATE INDEX, VACUUM, even by another process) or a server restart
  * (pgsql) kills every prepared statement for good. The sqlite3 driver leaks a little memory
@@ -288,7 +334,7 @@ static sqlite3_stmt *native_stmt(pki_db *db, native *n, pki_sql_id id, apr_pool_
     n->types[id][k] = '\0';
     if (sqlite3_prepare_v3(n->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &n->stmts[id], NULL) !=
         SQLITE_OK) {
-        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn));
+        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn)));
         n->stmts[id] = NULL;
     }
     return n->stmts[id];
@@ -316,7 +362,7 @@ static apr_status_t native_select(pki_db *db, native *n, apr_pool_t *pool, pki_s
         }
     }
     if (rc != SQLITE_OK) {
-        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn));
+        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn)));
         sqlite3_reset(stmt);
         return APR_EGENERAL;
     }
@@ -341,7 +387,7 @@ apr_status_t pki_store_read_begin(pki_db *db, apr_pool_t *pool)
         (!n->commit && sqlite3_prepare_v3(n->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
                                           &n->commit, NULL) != SQLITE_OK) ||
         sqlite3_step(n->begin) != SQLITE_DONE) {
-        db->error = apr_psprintf(pool, "begin: %s", sqlite3_errmsg(n->conn));
+        failed(db, apr_psprintf(pool, "begin: %s", sqlite3_errmsg(n->conn)));
         if (n->begin) {
             sqlite3_reset(n->begin);
         }
@@ -420,9 +466,10 @@ static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, con
     }
     if (rv != 0) {
         /* the connection's pool outlives the message: use the request's */
-        db->error = apr_psprintf(
-            pool, "%s: %s (%d)", pki_sql[id].label,
-            stmt ? apr_dbd_error(db->driver, db->handle, rv) : "statement not prepared", rv);
+        failed(db, apr_psprintf(pool, "%s: %s (%d)", pki_sql[id].label,
+                                stmt ? apr_dbd_error(db->driver, db->handle, rv)
+                                     : "statement not prepared",
+                                rv));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -443,6 +490,7 @@ static int next_row(rows *r)
     }
     if (rc != SQLITE_DONE) {
         r->db->error = apr_psprintf(r->pool, "%s", sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
+        r->db->fault = pki_store_sqlite_fault(sqlite3_db_handle(r->stmt));
         r->failed = 1;
     }
     sqlite3_reset(r->stmt);
@@ -462,7 +510,37 @@ apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
     path = conn ? sqlite3_db_filename(conn, "main") : NULL;
     if (path && *path && access(path, R_OK) != 0) {
         db->error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
+        db->fault = PKI_DB_FAULT_UNAVAILABLE;
         return APR_ENOENT;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_writable(pki_db *db, apr_pool_t *pool)
+{
+    sqlite3 *conn = sqlite_conn(db);
+    const char *path = conn ? sqlite3_db_filename(conn, "main") : NULL;
+    char *dir, *slash;
+
+    if (!path || !*path) {
+        return APR_SUCCESS; /* another driver, or an in-memory database */
+    }
+    if (access(path, W_OK) != 0 && errno != ENOENT) {
+        db->error = apr_psprintf(pool, "%s: not writable (%s)", path, strerror(errno));
+        db->fault = PKI_DB_FAULT_READONLY;
+        return APR_EACCES;
+    }
+    dir = apr_pstrdup(pool, path);
+    slash = strrchr(dir, '/');
+    assert(slash); /* SQLite gives full paths */
+    *slash = '\0';
+    if (access(*dir ? dir : "/", W_OK) != 0) {
+        db->error = apr_psprintf(pool,
+                                 "%s: directory not writable: SQLite needs to create -wal/-shm "
+                                 "files next to the database (%s)",
+                                 *dir ? dir : "/", strerror(errno));
+        db->fault = PKI_DB_FAULT_READONLY;
+        return APR_EACCES;
     }
     return APR_SUCCESS;
 }
@@ -905,14 +983,15 @@ static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void 
 
     if (!stmt) {
         db->error = apr_psprintf(pool, "%s: statement not prepared", pki_sql[id].label);
+        db->fault = PKI_DB_FAULT_OTHER;
         return APR_EGENERAL;
     }
     rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
     if (rv != 0) {
-        /* the first failure's words (a constraint's, which callers look for), even when the
-         * statement is tried again after a schema change (see select_rows) */
-        db->error = apr_psprintf(pool, "%s: %s", pki_sql[id].label,
-                                 apr_dbd_error(db->driver, db->handle, rv));
+        /* the first failure (a constraint's, which callers act on), even when the statement is
+         * tried again after a schema change (see select_rows) */
+        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label,
+                                apr_dbd_error(db->driver, db->handle, rv)));
         if ((again = prepared_again(db, pool, id))) {
             rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, again, args);
         }
@@ -961,15 +1040,115 @@ static const char *sql_time(apr_pool_t *pool, apr_int64_t usec)
     return apr_pstrdup(pool, text);
 }
 
+#define SCHEMA_VERSION_KEY "pkgindex-schema-version"
+
+/* SQLite's schema cookie, which every schema change (by any connection) moves. */
+static int schema_version(sqlite3 *conn, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(conn, "PRAGMA schema_version", -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW;
+
+    if (ok) {
+        *version = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* The write statements are the driver's (sqlite3_prepare, the legacy kind): once another
+ * connection changed the schema (an import's search index rebuild drops and makes an index)
+ * they fail for good, and in a transaction a failed statement fails the transaction. So when
+ * the schema moved since they were prepared (or nobody noted when that was: mod_dbd prepared
+ * them), they are prepared again before the first one runs; the write lock that BEGIN
+ * IMMEDIATE took keeps it from moving again. */
+static apr_status_t fresh_statements(pki_db *db, apr_pool_t *pool)
+{
+    sqlite3 *conn = sqlite_conn(db);
+    void *seen = NULL;
+    int now;
+
+    if (!conn || !schema_version(conn, &now)) {
+        return APR_SUCCESS; /* another driver, or nothing to compare: the retry covers it */
+    }
+    apr_pool_userdata_get(&seen, SCHEMA_VERSION_KEY, db->pool);
+    if (seen && *(int *)seen == now) {
+        return APR_SUCCESS;
+    }
+    /* The connection's copy of the schema is reloaded by a statement that finds it stale (a
+     * legacy prepare compiles against the old one): read through one first. */
+    if (sqlite3_exec(conn, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
+        failed(db, apr_psprintf(pool, "begin: %s", sqlite3_errmsg(conn)));
+        return APR_EGENERAL;
+    }
+    return pki_store_prepare_all(db, pool);
+}
+
 apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans)
 {
     int rv = apr_dbd_transaction_start(db->driver, pool, db->handle, trans);
 
     if (rv != 0) {
-        db->error = apr_psprintf(pool, "begin: %s", apr_dbd_error(db->driver, db->handle, rv));
+        failed(db, apr_psprintf(pool, "begin: %s", apr_dbd_error(db->driver, db->handle, rv)));
+        return APR_EGENERAL;
+    }
+    if (fresh_statements(db, pool) != APR_SUCCESS) {
+        pki_store_end(db, pool, *trans, 0);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+typedef struct lock_wait {
+    apr_interval_time_t limit;
+    apr_time_t since, last;
+    int told;
+    void (*waiting)(void *ctx);
+    void *ctx;
+} lock_wait;
+
+/* How long a writer sleeps between looks at another writer's lock. */
+#define LOCK_POLL apr_time_from_msec(20)
+/* The sqlite3 driver retries a busy statement itself (15 times, 100 ms apart), each retry a
+ * new wait for SQLite: looks closer together than this are one wait, with one limit. */
+#define LOCK_SAME_WAIT apr_time_from_sec(1)
+
+static int busy_wait(void *data, int count)
+{
+    lock_wait *w = data;
+    apr_time_t now = apr_time_now();
+
+    if (count == 0 && now - w->last > LOCK_SAME_WAIT) {
+        w->since = now;
+        w->told = 0;
+    }
+    w->last = now;
+    if (now - w->since >= w->limit) {
+        return 0;
+    }
+    if (!w->told && w->waiting && now - w->since >= apr_time_from_sec(1)) {
+        w->told = 1;
+        w->waiting(w->ctx);
+    }
+    apr_sleep(LOCK_POLL);
+    return 1;
+}
+
+apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
+                                 void *ctx)
+{
+    sqlite3 *conn = sqlite_conn(db);
+    lock_wait *w;
+
+    if (!conn) {
+        return APR_ENOTIMPL;
+    }
+    native_of(db); /* which sets its own wait on first use: set this one after it */
+    w = apr_pcalloc(db->pool, sizeof(*w));
+    w->limit = limit;
+    w->waiting = waiting;
+    w->ctx = ctx;
+    return sqlite3_busy_handler(conn, busy_wait, w) == SQLITE_OK ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit)
@@ -981,7 +1160,7 @@ apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *
     }
     rv = apr_dbd_transaction_end(db->driver, pool, trans);
     if (rv != 0) {
-        db->error = apr_psprintf(pool, "end: %s", apr_dbd_error(db->driver, db->handle, rv));
+        failed(db, apr_psprintf(pool, "end: %s", apr_dbd_error(db->driver, db->handle, rv)));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -1203,8 +1382,8 @@ apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql
             rv = apr_dbd_query(db->driver, db->handle, &nrows, stmt);
         }
         if (rv != 0) {
-            db->error =
-                apr_psprintf(pool, "%s: %s", stmt, apr_dbd_error(db->driver, db->handle, rv));
+            failed(db,
+                   apr_psprintf(pool, "%s: %s", stmt, apr_dbd_error(db->driver, db->handle, rv)));
             return APR_EGENERAL;
         }
     }
@@ -1213,15 +1392,26 @@ apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql
 
 apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool)
 {
-    int i;
+    sqlite3 *conn = sqlite_conn(db);
+    void *seen = NULL;
+    int i, version;
 
+    /* the schema these statements are for (see fresh_statements) */
+    if (conn && schema_version(conn, &version)) {
+        apr_pool_userdata_get(&seen, SCHEMA_VERSION_KEY, db->pool);
+        if (!seen) {
+            seen = apr_palloc(db->pool, sizeof(int));
+            apr_pool_userdata_set(seen, SCHEMA_VERSION_KEY, NULL, db->pool);
+        }
+        *(int *)seen = version;
+    }
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
         apr_dbd_prepared_t *stmt = NULL;
         int rv = apr_dbd_prepare(db->driver, db->pool, db->handle, pki_sql[i].sql, pki_sql[i].label,
                                  &stmt);
         if (rv != 0 || !stmt) {
-            db->error = apr_psprintf(pool, "%s: %s", pki_sql[i].label,
-                                     apr_dbd_error(db->driver, db->handle, rv));
+            failed(db, apr_psprintf(pool, "%s: %s", pki_sql[i].label,
+                                    apr_dbd_error(db->driver, db->handle, rv)));
             return APR_EGENERAL;
         }
         apr_hash_set(db->prepared, pki_sql[i].label, APR_HASH_KEY_STRING, stmt);

@@ -57,6 +57,18 @@ typedef struct pki_sql_stmt {
 
 extern const pki_sql_stmt pki_sql[PKI_SQL_COUNT_];
 
+/* What kind of trouble the last failed call met. Callers decide on this, never on the words
+ * of pki_db.error (those are for logs, and differ between drivers). */
+typedef enum pki_db_fault {
+    PKI_DB_FAULT_NONE = 0,
+    PKI_DB_FAULT_OTHER,       /* anything not below */
+    PKI_DB_FAULT_UNAVAILABLE, /* cannot be opened or read: missing, permissions, I/O, damage */
+    PKI_DB_FAULT_BUSY,        /* locked by another writer for longer than this caller waits */
+    PKI_DB_FAULT_CONFLICT,    /* a uniqueness rule: a slug another object holds */
+    PKI_DB_FAULT_FULL,        /* the disk (or a size limit) is full */
+    PKI_DB_FAULT_READONLY,    /* the database, or what it needs beside it, cannot be written */
+} pki_db_fault;
+
 /* A pooled connection, as mod_dbd's ap_dbd_t holds it. */
 typedef struct pki_db {
     const apr_dbd_driver_t *driver;
@@ -64,12 +76,17 @@ typedef struct pki_db {
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *, per connection */
     apr_pool_t *pool;     /* the connection's pool: re-prepared statements live there */
     const char *error;    /* why the last call failed, for the error log (never for clients) */
+    pki_db_fault fault;   /* what kind of failure that was */
     int native;           /* -1: no SQLite fast path on this connection (set by the store) */
 } pki_db;
 
 /* Whether the database can serve: a SQLite file that was removed or made unreadable while
  * connections hold it open still reads fine through them, so look at the file itself. */
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool);
+
+/* Whether a writer can write the database: on SQLite, the file and its directory (WAL mode
+ * makes -wal/-shm files there). The error says which, in words a person can act on. */
+apr_status_t pki_store_writable(pki_db *db, apr_pool_t *pool);
 
 /* The data generation (pkgindex_state), which every write moves: cached responses are
  * valid for one. */
@@ -93,6 +110,12 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
 /* --- Writes: the importer's now, edits' later. Call them inside a transaction. --- */
 
 apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans);
+/* How long a write waits for another writer's lock before failing with PKI_DB_FAULT_BUSY;
+ * WAITING (may be NULL) is called once per wait that lasts over a second, so a person can be
+ * told. The module's connections wait a second; the importer waits for other imports. */
+apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
+                                 void *ctx);
+
 /* Commits when COMMIT and nothing failed, else rolls back. */
 apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit);
 
@@ -151,6 +174,9 @@ void pki_store_search_release(pki_db *db);
 
 /* The SQLite connection under DB (sqlite3 *), or NULL on another driver. */
 void *pki_store_sqlite(pki_db *db);
+
+/* The fault that the last call on a SQLite connection (sqlite3 *) met. */
+pki_db_fault pki_store_sqlite_fault(void *sqlite);
 
 /* After a load with triggers off (a database nobody has seen yet): the row counts recounted,
  * the checkpoints marked stale, a new data generation. */

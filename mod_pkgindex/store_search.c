@@ -351,6 +351,7 @@ static sqlite3_stmt *stmt(pki_db *db, sconn *s, stmt_id id, apr_pool_t *pool)
 static apr_status_t failed(pki_db *db, sconn *s, sqlite3_stmt *st, apr_pool_t *pool)
 {
     db->error = apr_psprintf(pool, "search: %s", sqlite3_errmsg(s->conn));
+    db->fault = pki_store_sqlite_fault(s->conn);
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -1125,6 +1126,7 @@ static apr_status_t exec(pki_db *db, sconn *s, apr_pool_t *pool, const char *scr
 
     if (sqlite3_exec(s->conn, script, NULL, NULL, &err) != SQLITE_OK) {
         db->error = apr_psprintf(pool, "search: %s", err ? err : sqlite3_errmsg(s->conn));
+        db->fault = pki_store_sqlite_fault(s->conn);
         sqlite3_free(err);
         return APR_EGENERAL;
     }
