@@ -13,190 +13,11 @@
 
 #include "buf.h"
 #include "import.h"
+#include "import_scan.h"
 #include "parse.h"
 
 /* Errors listed per file before the rest are only counted. */
 #define MAX_MESSAGES 50
-#define CHUNK        65536
-
-/* --- Splitting the input into records, without holding more than one in memory --- */
-
-typedef struct scanner {
-    apr_file_t *file;
-    char chunk[CHUNK];
-    apr_size_t pos, len;
-    int eof;
-    apr_status_t read_error;
-    long line;
-    int in_array; /* inside a top-level array: its elements are the records */
-    int first;    /* no element of that array read yet */
-} scanner;
-
-static int peek(scanner *sc)
-{
-    if (sc->pos == sc->len) {
-        apr_size_t n = CHUNK;
-        apr_status_t rv;
-        if (sc->eof) {
-            return -1;
-        }
-        rv = apr_file_read(sc->file, sc->chunk, &n);
-        if (rv != APR_SUCCESS || n == 0) {
-            if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
-                sc->read_error = rv;
-            }
-            sc->eof = 1;
-            return -1;
-        }
-        sc->pos = 0;
-        sc->len = n;
-    }
-    return (unsigned char)sc->chunk[sc->pos];
-}
-
-static int next(scanner *sc)
-{
-    int c = peek(sc);
-
-    if (c >= 0) {
-        sc->pos++;
-        sc->line += c == '\n';
-    }
-    return c;
-}
-
-static int skip_ws(scanner *sc)
-{
-    int c;
-
-    while ((c = peek(sc)) == ' ' || c == '\n' || c == '\r' || c == '\t') {
-        next(sc);
-    }
-    return c;
-}
-
-typedef enum scan_result {
-    SCAN_RECORD,    /* REC holds one value */
-    SCAN_DONE,      /* end of input */
-    SCAN_BAD,       /* REC's value is unusable (message in *WHY); scanning can go on */
-    SCAN_TRUNCATED, /* input ended inside a value */
-} scan_result;
-
-/* Reads one JSON value into REC: containers by bracket depth (strings respected), scalars up
- * to the next delimiter. Past PKI_IMPORT_MAX_RECORD bytes it keeps reading but stops
- * keeping, so a gigabyte line costs no memory. */
-static scan_result read_value(scanner *sc, pki_buf *rec, const char **why)
-{
-    int c = peek(sc), depth = 0, in_string = 0, escaped = 0, too_large = 0;
-
-    rec->len = 0;
-    if (c != '{' && c != '[') {
-        while ((c = peek(sc)) >= 0 && !strchr(" \t\r\n,]}", c)) {
-            pki_buf_putc(rec, (char)next(sc));
-            if (rec->len > 64) {
-                break;
-            }
-        }
-        return SCAN_RECORD;
-    }
-    /* Scan the buffered chunk in place and copy whole spans: this loop sees every byte. */
-    while (peek(sc) >= 0) {
-        const char *start = sc->chunk + sc->pos, *end = sc->chunk + sc->len, *p;
-        int done = 0;
-
-        for (p = start; p < end; p++) {
-            c = (unsigned char)*p;
-            if (in_string) {
-                if (escaped) {
-                    escaped = 0;
-                } else if (c == '\\') {
-                    escaped = 1;
-                } else if (c == '"') {
-                    in_string = 0;
-                } else if (c == '\n') {
-                    sc->line++;
-                }
-            } else if (c == '"') {
-                in_string = 1;
-            } else if (c == '{' || c == '[') {
-                depth++;
-            } else if ((c == '}' || c == ']') && --depth == 0) {
-                p++;
-                done = 1;
-                break;
-            } else if (c == '\n') {
-                sc->line++;
-            }
-        }
-        if (!too_large) {
-            if (rec->len + (apr_size_t)(p - start) > PKI_IMPORT_MAX_RECORD) {
-                too_large = 1;
-            } else {
-                pki_buf_put(rec, start, p - start);
-            }
-        }
-        sc->pos += p - start;
-        if (done) {
-            if (too_large) {
-                *why = apr_psprintf(rec->pool, "record larger than %d MiB",
-                                    PKI_IMPORT_MAX_RECORD >> 20);
-                return SCAN_BAD;
-            }
-            return SCAN_RECORD;
-        }
-    }
-    *why = "truncated JSON: the input ends inside a value";
-    return SCAN_TRUNCATED;
-}
-
-/* The next record: a top-level value, or the next element of a top-level array. */
-static scan_result scan(scanner *sc, pki_buf *rec, long *line, const char **why)
-{
-    int c;
-
-    for (;;) {
-        c = skip_ws(sc);
-        if (!sc->in_array) {
-            if (c < 0) {
-                return SCAN_DONE;
-            }
-            if (c == '[') {
-                next(sc);
-                sc->in_array = 1;
-                sc->first = 1;
-                continue;
-            }
-            *line = sc->line;
-            return read_value(sc, rec, why);
-        }
-        if (c == ']') {
-            next(sc);
-            sc->in_array = 0;
-            continue;
-        }
-        if (!sc->first) {
-            if (c != ',') {
-                *line = sc->line;
-                *why = c < 0 ? "truncated JSON: the input ends inside an array"
-                             : "invalid JSON: expected ',' or ']' between array elements";
-                if (c >= 0) {
-                    sc->in_array = 0; /* resynchronise at the top level */
-                    next(sc);
-                }
-                return c < 0 ? SCAN_TRUNCATED : SCAN_BAD;
-            }
-            next(sc);
-            c = skip_ws(sc);
-        }
-        sc->first = 0;
-        *line = sc->line;
-        if (c < 0) {
-            *why = "truncated JSON: the input ends inside an array";
-            return SCAN_TRUNCATED;
-        }
-        return read_value(sc, rec, why);
-    }
-}
 
 /* --- Importing records --- */
 
@@ -273,11 +94,47 @@ static void refuse(importer *im, long line, pki_resource kind, apr_int64_t id, c
     refuse_record(im, line, im->records, kind, id, field, message);
 }
 
+const char *pki_import_fault_advice(pki_db_fault fault)
+{
+    switch (fault) {
+    case PKI_DB_FAULT_FULL:
+        return "the disk is full: free space and run again";
+    case PKI_DB_FAULT_BUSY:
+        return "the database is locked by another writer (another pkgindex-import?): run again "
+               "when it has finished, or wait longer (--wait)";
+    case PKI_DB_FAULT_READONLY:
+        return "the database cannot be written";
+    case PKI_DB_FAULT_UNAVAILABLE:
+        return "the database cannot be read or written";
+    default:
+        return "database error";
+    }
+}
+
+/* The database failed: the file is refused. LINE 0: not at a record (at the end of the file). */
 static void db_failed(importer *im, long line)
 {
+    const char *advice = pki_import_fault_advice(im->db->fault),
+               *why = im->db->error ? im->db->error : "unknown";
+
     im->fatal = 1;
-    say(im, "%s:%ld: record %" APR_INT64_T_FMT ": database error: %s", im->name, line, im->records,
-        im->db->error ? im->db->error : "unknown");
+    if (line > 0) {
+        say(im, "%s:%ld: record %" APR_INT64_T_FMT ": %s; nothing was imported from this file (%s)",
+            im->name, line, im->records, advice, why);
+    } else {
+        say(im, "%s: %s; nothing was imported from this file (%s)", im->name, advice, why);
+    }
+}
+
+/* The words for a slug another object of the same kind holds. */
+static const char *slug_held(importer *im, pki_resource kind, apr_int64_t owner)
+{
+    return owner > 0
+               ? apr_psprintf(im->rpool,
+                              "%s with this slug already exists. (%s %" APR_INT64_T_FMT
+                              " holds it)",
+                              kind_name(kind), kind_name(kind), owner)
+               : apr_psprintf(im->rpool, "%s with this slug already exists.", kind_name(kind));
 }
 
 /* Refuses a slug another object of the same kind holds. Only --skip-invalid asks first (a
@@ -294,8 +151,7 @@ static int slug_taken(importer *im, long line, pki_resource kind, apr_int64_t id
         return 1;
     }
     if (owner && owner != id) {
-        refuse(im, line, kind, id, "slug",
-               apr_psprintf(im->rpool, "%s with this slug already exists.", kind_name(kind)));
+        refuse(im, line, kind, id, "slug", slug_held(im, kind, owner));
         return 1;
     }
     return 0;
@@ -310,6 +166,8 @@ typedef struct item {
     apr_int64_t record;
     apr_int64_t id;
     apr_array_header_t *errs; /* pki_field_error; any: the record is refused */
+    int syntax;               /* ERRS holds one "invalid JSON at byte N" text, said as it is */
+    int fatal;                /* the input makes no sense from here on: the file is refused */
     union {
         pki_package p;
         pki_grid g;
@@ -328,7 +186,7 @@ typedef struct batch {
 } batch;
 
 typedef struct reader {
-    scanner *sc;
+    pki_scanner *sc;
     json_tokener *tok;
     pki_resource type;
     apr_int64_t records;
@@ -389,12 +247,31 @@ static void read_object(reader *rd, batch *b, struct json_object *obj, long line
     }
 }
 
+/* A syntax error at OFFSET of the record that starts at AT: its line and byte in the input. */
+static void syntax_item(reader *rd, batch *b, const pki_scan_pos *at, apr_size_t offset,
+                        const char *what)
+{
+    item *it;
+    long line = at->line;
+    apr_size_t i;
+
+    for (i = 0; i < offset && i < rd->rec.len; i++) {
+        line += rd->rec.data[i] == '\n';
+    }
+    it = add_item(b, line, ++rd->records);
+    it->syntax = 1;
+    item_error(it, b->pool,
+               apr_psprintf(b->pool, "invalid JSON at byte %" APR_OFF_T_FMT ": %s",
+                            at->byte + (apr_off_t)offset, what));
+}
+
 /* One record's text; a list page gives its results. */
-static void read_text(reader *rd, batch *b, long line)
+static void read_text(reader *rd, batch *b, const pki_scan_pos *at)
 {
     struct json_object *obj, *results, *count;
     enum json_tokener_error err;
     apr_size_t i, n, end;
+    apr_ssize_t lone;
 
     json_tokener_reset(rd->tok);
     obj = json_tokener_parse_ex(rd->tok, rd->rec.data, (int)rd->rec.len);
@@ -407,10 +284,18 @@ static void read_text(reader *rd, batch *b, long line)
         end = rd->rec.len;
     }
     if (!obj || err != json_tokener_success || end < rd->rec.len) {
-        item_error(add_item(b, line, ++rd->records), b->pool,
-                   apr_psprintf(b->pool, "invalid JSON: %s",
-                                err != json_tokener_success ? json_tokener_error_desc(err)
-                                                            : "unexpected data after the value"));
+        syntax_item(rd, b, at, end,
+                    err != json_tokener_success ? json_tokener_error_desc(err)
+                                                : "unexpected data after the value");
+        json_object_put(obj);
+        return;
+    }
+    /* json-c reads a lone surrogate as U+FFFD: refused, as the text is not what was sent */
+    if ((lone = pki_json_lone_surrogate(rd->rec.data, rd->rec.len)) >= 0) {
+        syntax_item(rd, b, at, (apr_size_t)lone,
+                    apr_psprintf(b->pool,
+                                 "lone surrogate %.6s (half of a UTF-16 pair: not a character)",
+                                 rd->rec.data + lone));
         json_object_put(obj);
         return;
     }
@@ -420,36 +305,40 @@ static void read_text(reader *rd, batch *b, long line)
         json_object_is_type(results, json_type_array)) {
         n = json_object_array_length(results);
         for (i = 0; i < n; i++) {
-            read_object(rd, b, json_object_array_get_idx(results, i), line);
+            read_object(rd, b, json_object_array_get_idx(results, i), at->line);
         }
     } else {
-        read_object(rd, b, obj, line);
+        read_object(rd, b, obj, at->line);
     }
     json_object_put(obj);
 }
 
-/* Fills B with the next records; sets B->last at the end of the input. */
+/* Fills B with the next records; sets B->last at the end of the input, or where it stops
+ * being JSON (an item that refuses the file). */
 static void fill(reader *rd, batch *b)
 {
     const char *why = NULL;
-    long line = 0;
-    scan_result r;
+    pki_scan_pos at;
+    pki_scan_result r;
+    item *it;
 
     apr_pool_clear(b->pool);
     b->items = apr_array_make(b->pool, BATCH, sizeof(item));
     b->last = 0;
     while (b->items->nelts < BATCH) {
-        r = scan(rd->sc, &rd->rec, &line, &why);
-        if (r == SCAN_DONE) {
+        r = pki_scan_next(rd->sc, &rd->rec, &at, &why);
+        if (r == PKI_SCAN_DONE) {
             b->last = 1;
             return;
         }
-        if (r == SCAN_RECORD) {
-            read_text(rd, b, line);
+        if (r == PKI_SCAN_RECORD) {
+            read_text(rd, b, &at);
             continue;
         }
-        item_error(add_item(b, line, ++rd->records), b->pool, why);
-        if (r == SCAN_TRUNCATED) {
+        it = add_item(b, at.line, ++rd->records);
+        item_error(it, b->pool, apr_pstrdup(b->pool, why));
+        if (r == PKI_SCAN_FATAL) {
+            it->syntax = it->fatal = 1;
             b->last = 1;
             return;
         }
@@ -496,6 +385,14 @@ static void write_item(importer *im, const item *it)
     int i;
 
     im->records = it->record;
+    if (it->syntax) {
+        const pki_field_error *e = (const pki_field_error *)it->errs->elts;
+        /* a record that is not JSON is an invalid one; input that stops being JSON ends all */
+        im->invalid += !it->fatal;
+        im->fatal |= it->fatal;
+        say(im, "%s:%ld: %s", im->name, it->line, e->message);
+        return;
+    }
     if (it->errs && it->errs->nelts) {
         for (i = 0; i < it->errs->nelts; i++) {
             const pki_field_error *e = &((const pki_field_error *)it->errs->elts)[i];
@@ -535,11 +432,15 @@ static void write_item(importer *im, const item *it)
         im->counts->categories++;
         break;
     }
-    if (rv != APR_SUCCESS && im->db->error && strstr(im->db->error, "UNIQUE") &&
-        strstr(im->db->error, ".slug")) {
-        im->fatal = 1; /* the transaction is over */
-        refuse(im, it->line, it->kind, it->id, "slug",
-               apr_psprintf(im->rpool, "%s with this slug already exists.", kind_name(it->kind)));
+    /* the ids are upserted: the only uniqueness left to break is the slug's */
+    if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT) {
+        const char *slug = it->kind == PKI_RES_GRIDS ? it->u.g.slug : it->u.p.slug;
+        apr_int64_t owner = 0;
+        im->fatal = 1; /* the transaction is over; its reads still see what it wrote */
+        if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
+            owner = 0;
+        }
+        refuse(im, it->line, it->kind, it->id, "slug", slug_held(im, it->kind, owner));
     } else if (rv != APR_SUCCESS) {
         db_failed(im, it->line);
     }
@@ -739,23 +640,21 @@ static void collect(pki_import_ids *out, struct json_object *obj)
 
 apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_import_ids *out)
 {
-    scanner *sc = apr_pcalloc(pool, sizeof(*sc));
+    pki_scanner *sc = pki_scanner_file(pool, file);
     json_tokener *tok = json_tokener_new_ex(64);
     const char *why;
-    long line;
+    pki_scan_pos at;
     pki_buf rec;
-    scan_result r;
+    pki_scan_result r;
     int i;
 
     for (i = 0; i < PKI_RES_COUNT_; i++) {
         out->ids[i] = apr_array_make(pool, 256, sizeof(apr_int64_t));
     }
-    sc->file = file;
-    sc->line = 1;
     pki_buf_init(&rec, pool, 16384);
-    while ((r = scan(sc, &rec, &line, &why)) != SCAN_DONE && r != SCAN_TRUNCATED) {
+    while ((r = pki_scan_next(sc, &rec, &at, &why)) != PKI_SCAN_DONE && r != PKI_SCAN_FATAL) {
         struct json_object *obj, *results;
-        if (r != SCAN_RECORD) {
+        if (r != PKI_SCAN_RECORD) {
             continue;
         }
         json_tokener_reset(tok);
@@ -779,7 +678,7 @@ apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_impo
     for (i = 0; i < PKI_RES_COUNT_; i++) {
         qsort(out->ids[i]->elts, out->ids[i]->nelts, sizeof(apr_int64_t), cmp_id);
     }
-    return sc->read_error ? sc->read_error : APR_SUCCESS;
+    return pki_scan_read_error(sc);
 }
 
 /* Reads and writes in step: the reader thread fills a batch while this thread writes the
@@ -837,9 +736,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     im.package_ids = apr_array_make(pool, 1024, sizeof(apr_int64_t));
     apr_pool_create(&im.rpool, pool);
 
-    rd->sc = apr_pcalloc(pool, sizeof(scanner));
-    rd->sc->file = file;
-    rd->sc->line = 1;
+    rd->sc = pki_scanner_file(pool, file);
     rd->type = opts->type;
     rd->tok = json_tokener_new_ex(64);
     json_tokener_set_flags(rd->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -864,9 +761,14 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         apr_thread_join(&trv, thread);
     }
     json_tokener_free(rd->tok);
-    if (rd->sc->read_error) {
+    if (pki_scan_read_error(rd->sc) != APR_SUCCESS) {
+        char buf[120];
         im.fatal = 1;
-        say(&im, "%s: read error (%d)", name, rd->sc->read_error);
+        say(&im, "%s: cannot read: %s", name,
+            apr_strerror(pki_scan_read_error(rd->sc), buf, sizeof(buf)));
+    } else if (!im.fatal && pki_scan_empty(rd->sc)) {
+        im.fatal = 1;
+        say(&im, "%s: no records (an empty file?)", name);
     }
     if (!im.fatal && (!im.invalid || opts->skip_invalid)) {
         /* categories first: a placeholder package takes an existing category */
@@ -902,6 +804,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     if (!commit) {
         counts->packages = counts->grids = counts->categories = counts->placeholders = 0;
     }
+    counts->committed = commit;
     apr_pool_destroy(im.rpool);
     return commit && !im.invalid ? APR_SUCCESS : APR_EGENERAL;
 }

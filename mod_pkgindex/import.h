@@ -12,9 +12,6 @@
 #include "route.h"
 #include "store.h"
 
-/* A single record (an object, or one element of a top-level array) may not be larger. */
-#define PKI_IMPORT_MAX_RECORD (64 * 1024 * 1024)
-
 /* The ids of the objects a file holds, by kind (sorted): what later files of a run will bring,
  * so that links to them are not dangling. */
 typedef struct pki_import_ids {
@@ -44,7 +41,11 @@ typedef struct pki_import_options {
 
 typedef struct pki_import_counts {
     apr_int64_t packages, grids, categories, placeholders, skipped;
+    int committed; /* the file's transaction was committed (all of it, or the valid records) */
 } pki_import_counts;
+
+/* What a person can do about a database fault, in a few words. */
+const char *pki_import_fault_advice(pki_db_fault fault);
 
 /* Imports everything FILE (named NAME in messages) holds. Returns APR_SUCCESS when every
  * record was imported; otherwise nothing is changed, unless skip_invalid, which keeps the

@@ -3,11 +3,12 @@
 /* bin/pkgindex-import: load API v4 JSON into the database the module serves.
  *
  *   pkgindex-import --db sqlite3:PATH [--init] [--type T] [--create-missing] [--skip-invalid]
- *                   [--quiet] FILE...
- *   pkgindex-import --db sqlite3:PATH --reindex
+ *                   [--quiet] [--wait SECONDS] FILE...
+ *   pkgindex-import --db sqlite3:PATH [--wait SECONDS] --reindex
  *
  * Each file is one transaction. Exit status 0 only when every record of every file was
- * imported; 1 when a file was refused (or records were skipped); 2 for usage errors. */
+ * imported; 1 when a file was refused (or records were skipped); 2 for usage errors.
+ * Importers take turns: one waits for another's write lock (up to IMPORT_LOCK_WAIT). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,19 @@
 
 extern const char pki_schema_sqlite[];
 
+#define SQLITE_PREFIX "sqlite3:"
+
+/* How long an import waits for another writer (an import, a --reindex) to finish, by default
+ * (--wait), and at most. */
+#define IMPORT_LOCK_WAIT_SEC     600
+#define IMPORT_LOCK_WAIT_MAX_SEC 86400
+
 /* apr_getopt refuses a bare "-": it is swapped for this pointer, compared by address. */
 static const char stdin_arg[] = "<stdin>";
 
 typedef struct cli {
     int quiet;
+    int wait; /* seconds */
     int tty;
     apr_time_t started;
     const char *file;
@@ -39,6 +48,22 @@ static void say(void *ctx, const char *message)
 {
     (void)ctx;
     fprintf(stderr, "%s\n", message);
+}
+
+static void waiting(void *ctx)
+{
+    cli *c = ctx;
+
+    fprintf(stderr,
+            "pkgindex-import: waiting for the database's write lock (another import "
+            "running?); giving up after %d s\n",
+            c->wait);
+}
+
+/* "1 package", "2 packages". */
+static const char *count_of(apr_pool_t *pool, apr_int64_t n, const char *one, const char *many)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT " %s", n, n == 1 ? one : many);
 }
 
 static void progress(void *ctx, apr_int64_t records)
@@ -57,35 +82,40 @@ static int usage(const char *msg)
     if (msg) {
         fprintf(stderr, "pkgindex-import: %s\n", msg);
     }
-    fprintf(stderr,
-            "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
-            "                       [--create-missing] [--skip-invalid] [--quiet] FILE...\n"
-            "       pkgindex-import --db sqlite3:PATH [--init] --reindex\n"
-            "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
-            "  '-' reads standard input. Each file is one transaction.\n"
-            "  --init            create the schema when the database has none\n"
-            "  --type T          read every record as T instead of recognising it by its keys\n"
-            "  --create-missing  make placeholder rows for objects only seen as links\n"
-            "  --skip-invalid    import the valid records, list the others (exit status 1)\n"
-            "  --reindex         rebuild the search index (after writes by other tools; weights\n"
-            "                    count recency, so a daily run keeps them current)\n");
+    fprintf(
+        stderr,
+        "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
+        "                       [--create-missing] [--skip-invalid] [--quiet] [--wait S] FILE...\n"
+        "       pkgindex-import --db sqlite3:PATH [--init] [--wait S] --reindex\n"
+        "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
+        "  '-' reads standard input. Each file is one transaction.\n"
+        "  --init            create the schema when the database has none\n"
+        "  --type T          read every record as T instead of recognising it by its keys\n"
+        "  --create-missing  make placeholder rows for objects only seen as links\n"
+        "  --skip-invalid    import the valid records, list the others (exit status 1)\n"
+        "  --reindex         rebuild the search index (after writes by other tools; weights\n"
+        "                    count recency, so a daily run keeps them current)\n"
+        "  --wait SECONDS    how long to wait for another import's write lock (default %d)\n",
+        IMPORT_LOCK_WAIT_SEC);
     return 2;
 }
 
 /* Opens the database and prepares every statement the importer and the module use. */
-static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db, int *fresh, int *bulk)
+static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db *db, int *fresh,
+                   int *bulk)
 {
     const char *err = NULL, *path;
     apr_finfo_t fi;
     int rv;
 
-    if (strncmp(spec, "sqlite3:", 8) != 0 || !spec[8]) {
-        fprintf(stderr, "pkgindex-import: --db: expected sqlite3:PATH, got '%s'\n", spec);
-        return 0;
-    }
-    path = spec + 8;
-    if (!init && apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: %s does not exist (--init creates it)\n", path);
+    path = spec + strlen(SQLITE_PREFIX);
+    if (!init && (rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool)) != APR_SUCCESS) {
+        char buf[120];
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            fprintf(stderr, "pkgindex-import: %s does not exist (--init creates it)\n", path);
+        } else {
+            fprintf(stderr, "pkgindex-import: %s: %s\n", path, apr_strerror(rv, buf, sizeof(buf)));
+        }
         return 0;
     }
     *fresh = init && apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS;
@@ -102,9 +132,13 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, pki_db *db, int
         fprintf(stderr, "pkgindex-import: cannot open %s: %s\n", path, err ? err : "error");
         return 0;
     }
-    /* A server's readers and other writers hold locks briefly: wait for them rather than
-     * fail (a daily --reindex from cron meets a busy server). */
-    sqlite3_busy_timeout(pki_store_sqlite(db), 60000);
+    /* The server's readers hold locks briefly, another import for as long as it runs: wait for
+     * them rather than fail (a daily --reindex from cron meets a busy server). */
+    if (pki_store_lock_wait(db, apr_time_from_sec(c->wait), waiting, c) != APR_SUCCESS ||
+        pki_store_writable(db, pool) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: %s\n", db->error ? db->error : path);
+        return 0;
+    }
     /* A bulk load: a large page cache, and WAL's NORMAL durability (the commit is atomic). */
     if (pki_store_exec_script(db, pool,
                               "PRAGMA cache_size = -262144;\n"
@@ -164,7 +198,8 @@ static int rebuild_index(apr_pool_t *pool, pki_db *db, cli *c)
         fprintf(stderr, "pkgindex-import: no search index in this database (made before "
                         "search): --init adds it\n");
     } else if (rv != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: search index: %s\n", db->error ? db->error : "failed");
+        fprintf(stderr, "pkgindex-import: search index not rebuilt: %s (%s)\n",
+                pki_import_fault_advice(db->fault), db->error ? db->error : "failed");
     } else if (!c->quiet) {
         fprintf(stderr, "search index rebuilt (%.1f s)\n",
                 (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
@@ -189,6 +224,7 @@ int main(int argc, const char *const *argv)
         {"skip-invalid", 's', 0, "skip invalid records"},
         {"quiet", 'q', 0, "no summary"},
         {"reindex", 'r', 0, "rebuild the search index"},
+        {"wait", 'w', 1, "seconds to wait for another writer"},
         {"help", 'h', 0, "help"},
         {NULL, 0, 0, NULL},
     };
@@ -198,7 +234,7 @@ int main(int argc, const char *const *argv)
     pki_import_options io;
     pki_db db;
     cli c;
-    int ch, init = 0, reindex = 0, fresh = 0, failed = 0, i;
+    int ch, init = 0, reindex = 0, fresh = 0, failed = 0, imported_any = 0, i;
     apr_status_t rv;
 
     /* One connection, used by one thread (the writer): no mutex per call, and no memory
@@ -217,6 +253,7 @@ int main(int argc, const char *const *argv)
     io.progress = progress;
     io.ctx = &c;
     c.tty = isatty(2);
+    c.wait = IMPORT_LOCK_WAIT_SEC;
 
     {
         const char **args = apr_pmemdup(pool, argv, sizeof(*argv) * (argc + 1));
@@ -260,6 +297,16 @@ int main(int argc, const char *const *argv)
         case 'r':
             reindex = 1;
             break;
+        case 'w': {
+            char *end;
+            apr_int64_t n = apr_strtoi64(arg, &end, 10);
+            if (!*arg || *end || n < 0 || n > IMPORT_LOCK_WAIT_MAX_SEC) {
+                return usage(apr_psprintf(pool, "--wait: seconds from 0 to %d, got '%s'",
+                                          IMPORT_LOCK_WAIT_MAX_SEC, arg));
+            }
+            c.wait = (int)n;
+            break;
+        }
         default:
             return usage(NULL);
         }
@@ -270,13 +317,16 @@ int main(int argc, const char *const *argv)
     if (!spec) {
         return usage("--db is required");
     }
+    if (strncmp(spec, SQLITE_PREFIX, strlen(SQLITE_PREFIX)) != 0 || !spec[strlen(SQLITE_PREFIX)]) {
+        return usage(apr_psprintf(pool, "--db: expected sqlite3:PATH, got '%s'", spec));
+    }
     if (reindex && opt->ind < argc) {
         return usage("--reindex takes no input files");
     }
     if (opt->ind >= argc && !init && !reindex) {
         return usage("no input files");
     }
-    if (!open_db(pool, spec, init, &db, &fresh, &io.bulk)) {
+    if (!open_db(pool, spec, init, &c, &db, &fresh, &io.bulk)) {
         return 1;
     }
     if (reindex) {
@@ -335,26 +385,36 @@ int main(int argc, const char *const *argv)
         if (rv != APR_SUCCESS) {
             failed = 1;
         }
+        imported_any |= n.committed;
         if (!c.quiet || rv != APR_SUCCESS) {
             double secs = (double)(apr_time_now() - c.started) / APR_USEC_PER_SEC;
-            fprintf(stderr,
-                    "%s: %s %" APR_INT64_T_FMT " packages, %" APR_INT64_T_FMT
-                    " grids, %" APR_INT64_T_FMT " categories",
-                    name, rv == APR_SUCCESS || io.skip_invalid ? "imported" : "refused, imported",
-                    n.packages, n.grids, n.categories);
-            if (n.placeholders) {
-                fprintf(stderr, ", %" APR_INT64_T_FMT " placeholders", n.placeholders);
-            }
-            if (n.skipped) {
-                fprintf(stderr, "; %" APR_INT64_T_FMT " invalid", n.skipped);
+            if (n.committed) {
+                fprintf(stderr, "%s: imported %s, %s, %s", name,
+                        count_of(fpool, n.packages, "package", "packages"),
+                        count_of(fpool, n.grids, "grid", "grids"),
+                        count_of(fpool, n.categories, "category", "categories"));
+                if (n.placeholders) {
+                    fprintf(stderr, ", %s",
+                            count_of(fpool, n.placeholders, "placeholder", "placeholders"));
+                }
+                if (n.skipped) {
+                    fprintf(stderr, "; %s skipped",
+                            count_of(fpool, n.skipped, "invalid record", "invalid records"));
+                }
+            } else {
+                fprintf(stderr, "%s: refused, nothing imported", name);
+                if (n.skipped) {
+                    fprintf(stderr, " (%s)",
+                            count_of(fpool, n.skipped, "invalid record", "invalid records"));
+                }
             }
             fprintf(stderr, " (%.1f s)\n", secs);
         }
         apr_pool_destroy(fpool);
     }
     /* a new database: its search index, once, after the last file (a rebuild per file would
-     * make a load of many files quadratic) */
-    if (io.bulk && !rebuild_index(pool, &db, &c)) {
+     * make a load of many files quadratic); nothing to index when every file was refused */
+    if (io.bulk && imported_any && !rebuild_index(pool, &db, &c)) {
         failed = 1;
     }
     if (!close_db(pool, &db, fresh)) {

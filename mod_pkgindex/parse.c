@@ -473,3 +473,68 @@ int pki_parse_category(apr_pool_t *pool, struct json_object *obj, pki_category *
     get_time(&c, "modified", 0, &cat->modified);
     return c.nerrs;
 }
+
+/* The value of the four hex digits at S (which has at least four bytes), or -1. */
+static int hex4(const char *s)
+{
+    int i, v = 0;
+
+    for (i = 0; i < 4; i++) {
+        int c = (unsigned char)s[i];
+        if (!apr_isxdigit(c)) {
+            return -1;
+        }
+        v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+#define SURROGATE_HIGH_FIRST 0xD800
+#define SURROGATE_LOW_FIRST  0xDC00
+#define SURROGATE_LAST       0xDFFF
+
+apr_ssize_t pki_json_lone_surrogate(const char *text, apr_size_t len)
+{
+    apr_size_t i = 0;
+    int in_string = 0;
+
+    while (i < len) {
+        char c = text[i];
+        int u;
+
+        if (!in_string) {
+            in_string = c == '"';
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_string = 0;
+            i++;
+            continue;
+        }
+        if (c != '\\') {
+            i++;
+            continue;
+        }
+        /* an escape: \u and four hex digits, or a backslash and one byte */
+        if (i + 6 > len || text[i + 1] != 'u' || (u = hex4(text + i + 2)) < 0) {
+            i += 2;
+            continue;
+        }
+        if (u >= SURROGATE_LOW_FIRST && u <= SURROGATE_LAST) {
+            return (apr_ssize_t)i; /* a low half with no high half before it */
+        }
+        if (u >= SURROGATE_HIGH_FIRST && u < SURROGATE_LOW_FIRST) {
+            int low = i + 12 <= len && text[i + 6] == '\\' && text[i + 7] == 'u'
+                          ? hex4(text + i + 8)
+                          : -1;
+            if (low < SURROGATE_LOW_FIRST || low > SURROGATE_LAST) {
+                return (apr_ssize_t)i;
+            }
+            i += 12;
+            continue;
+        }
+        i += 6;
+    }
+    return -1;
+}

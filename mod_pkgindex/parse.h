@@ -27,6 +27,11 @@ pki_resource pki_parse_kind(struct json_object *obj);
  * prefix, a ".json" suffix or a query allowed), or -1 when it is not one. */
 apr_int64_t pki_parse_link(const char *url, pki_resource res);
 
+/* The offset in JSON text TEXT of a \u escape that is half of a UTF-16 surrogate pair without
+ * its other half, or -1 when there is none. json-c would read it as U+FFFD: not the text sent,
+ * so it is refused rather than stored. Escapes outside strings are not looked at. */
+apr_ssize_t pki_json_lone_surrogate(const char *text, apr_size_t len);
+
 /* Parse a complete object as the API serves it (every field present). Strings and arrays
  * are copied into POOL. Returns the number of errors appended to ERRS (pki_field_error). */
 int pki_parse_package(apr_pool_t *pool, struct json_object *obj, pki_package *out,

@@ -159,7 +159,8 @@ BAD = [
     ("unknown shape", jl({"name": "x"}), ["unknown shape: not a package, grid or category"]),
     ("not an object", "42\n", ["unknown shape: expected a JSON object"]),
     ("truncated", jl(PKGS[0]) + json.dumps(PKGS[1])[:-30], ["bad.jsonl:2:", "truncated JSON"]),
-    ("malformed", jl(PKGS[0]) + '{"id": 1,,}\n', ["bad.jsonl:2: record 2", "invalid JSON"]),
+    ("malformed", jl(PKGS[0]) + '{"id": 1,,}\n',
+     [f"bad.jsonl:2: invalid JSON at byte {len(jl(PKGS[0]).encode()) + 9}: "]),
     ("trailing garbage", '[{"id": 1}] x\n', ["invalid JSON"]),
     ("NaN", jl(PKGS[0]).replace('"repo_forks":', '"repo_forks": NaN, "x":'),
      ["repo_forks: A valid integer is required."]),
@@ -187,9 +188,12 @@ def test_invalid_utf8_changes_nothing(tmp):
     db = base_db(tmp)
     before = dump(db)
     path = tmp / "bad.jsonl"
-    path.write_bytes(jl(PKGS[0]).encode() + json.dumps(PKGS[1]).encode().replace(b"django", b"dj\xff\xfe"))
+    data = jl(PKGS[0]).encode() + json.dumps(PKGS[1]).encode().replace(b"django", b"dj\xff\xfe")
+    path.write_bytes(data)
     res = helpers.run_import(db, str(path), init=False)
-    assert res.returncode == 1 and "bad.jsonl:2: record 2" in res.stdout and "UTF8" in res.stdout.upper()
+    assert res.returncode == 1, res.stdout
+    at = data.index(b"\xff")
+    assert f"bad.jsonl:2: invalid JSON at byte {at}: invalid utf-8" in res.stdout
     assert dump(db) == before
 
 

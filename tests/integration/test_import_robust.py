@@ -1,0 +1,375 @@
+"""bin/pkgindex-import against hostile and unlucky input: bytes that are not JSON, encodings
+and compression, lone surrogates, empty files, a full disk, read-only files, other importers
+at the same time. Every refusal must be quick, exact about where, change nothing, and say what
+to do; no input may make the importer loop while it holds the database's write lock.
+"""
+
+import gzip
+import json
+import os
+import pathlib
+import random
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+import helpers
+from test_import import CATS, CONF, GRIDS, PKGS, base_db, count, dump, jl, write
+
+# An importer that loops is a failed test, not a hung suite.
+TIMEOUT = 60
+
+
+def run(db, *args, timeout=TIMEOUT, user=None):
+    cmd = [helpers.IMPORT, "--db", f"sqlite3:{db}"] + list(args)
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups"] + cmd
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout)
+
+
+def run_bytes(tmp, db, data, name="bad.json", *args, timeout=TIMEOUT):
+    path = tmp / name
+    path.write_bytes(data)
+    return run(db, *args, str(path), timeout=timeout)
+
+
+ONE = jl(CATS[0]).encode()  # one valid record and its newline
+REC = json.dumps(CATS[0]).encode()  # the same record without the newline
+
+# (id, bytes, the exact message after "bad.json:")
+HOSTILE = [
+    ("comma between objects", REC + b"," + REC + b"\n",
+     f"1: invalid JSON at byte {len(REC)}: unexpected ','"),
+    ("extra brace", REC + b"}\n", f"1: invalid JSON at byte {len(REC)}: unexpected '}}'"),
+    ("stray bracket", ONE + b"]\n", f"2: invalid JSON at byte {len(ONE)}: unexpected ']'"),
+    ("many stray commas", ONE + b",\n" * 200, f"2: invalid JSON at byte {len(ONE)}: unexpected ','"),
+    ("NUL between records", ONE + b"\0" + ONE,
+     f"2: invalid JSON at byte {len(ONE)}: unexpected NUL byte"),
+    ("NUL inside a record", REC[:10] + b"\0" + REC[10:] + b"\n",
+     "1: invalid JSON at byte 10: unexpected NUL byte"),
+    ("NUL after a number", b"[42\0]", "1: invalid JSON at byte 3: unexpected NUL byte"),
+    ("array trailing comma", b"[" + REC + b",]", f"1: invalid JSON at byte {len(REC) + 2}: "
+     "expected an array element, found ']'"),
+    ("array missing comma", b"[" + REC + b" " + REC + b"]",
+     f"1: invalid JSON at byte {len(REC) + 2}: expected ',' or ']' after an array element"),
+    ("truncated array", b"[" + REC + b",\n",
+     f"2: truncated JSON at byte {len(REC) + 3}: the input ends inside an array"),
+    ("truncated object", ONE + REC[:-5],
+     f"2: truncated JSON at byte {len(ONE) + len(REC) - 5}: the input ends inside a value"),
+    ("control byte", ONE + b"\x01", f"2: invalid JSON at byte {len(ONE)}: unexpected byte 0x01"),
+    ("gzip", gzip.compress(ONE * 3), "1: gzip-compressed data, not JSON text: decompress it first"),
+    ("UTF-16LE with BOM", "\ufeff".encode("utf-16-le") + ONE.decode().encode("utf-16-le"),
+     "1: UTF-16 text (little-endian byte order mark): convert it to UTF-8 first"),
+    ("UTF-16BE with BOM", "\ufeff".encode("utf-16-be") + ONE.decode().encode("utf-16-be"),
+     "1: UTF-16 text (big-endian byte order mark): convert it to UTF-8 first"),
+    ("UTF-16 without BOM", ONE.decode().encode("utf-16-le"),
+     "1: UTF-16 text (no byte order mark): convert it to UTF-8 first"),
+    ("UTF-32", ONE.decode().encode("utf-32"), "1: UTF-32 text"),
+    ("bzip2", b"BZh91AY&SY" + bytes(20), "1: bzip2-compressed data"),
+    ("zip", b"PK\x03\x04" + bytes(20), "1: a zip archive, not JSON text"),
+]
+
+
+@pytest.mark.parametrize("data,message", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_bytes_are_refused_at_once(tmp_path, data, message):
+    db = base_db(tmp_path)
+    before = dump(db)
+    res = run_bytes(tmp_path, db, data)
+    assert res.returncode == 1, res.stdout
+    assert "bad.json:" + message in res.stdout, res.stdout
+    assert "refused, nothing imported" in res.stdout
+    assert dump(db) == before
+
+
+def test_random_bytes_are_refused_at_once(tmp_path):
+    """Many random files, each refused within the timeout (the old splitter span forever on
+    some), and the database is untouched."""
+    db = base_db(tmp_path)
+    before = dump(db)
+    rng = random.Random(20261206)
+    for i in range(40):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 5000)))
+        res = run_bytes(tmp_path, db, data, timeout=20)
+        assert res.returncode == 1, (i, res.stdout)
+        assert "refused" in res.stdout
+    # JSON-looking noise: brackets, quotes, commas and escapes in random order
+    for i in range(40):
+        data = "".join(rng.choice('{}[]",:\\ \n0a-') for _ in range(rng.randrange(1, 400))).encode()
+        res = run_bytes(tmp_path, db, data, timeout=20)
+        assert res.returncode in (0, 1), (i, res.stdout)
+    assert dump(db) == before
+
+
+def test_other_writers_are_not_locked_out_after_a_refusal(tmp_path):
+    """The refusal releases the write lock: another writer gets it at once."""
+    db = base_db(tmp_path)
+    res = run_bytes(tmp_path, db, ONE + b"," * 100)
+    assert res.returncode == 1
+    with sqlite3.connect(db, timeout=0) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+
+
+def test_a_utf8_byte_order_mark_is_skipped(tmp_path):
+    db = str(tmp_path / "db.sqlite3")
+    res = run_bytes(tmp_path, db, b"\xef\xbb\xbf" + jl(*CATS).encode(), "bom.json", "--init")
+    assert res.returncode == 0, res.stdout
+    assert count(db, "package_category") == len(CATS)
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t\r\n", "\ufeff"], ids=["empty", "blanks", "BOM only"])
+def test_an_empty_file_is_no_success(tmp_path, text):
+    db = base_db(tmp_path)
+    before = dump(db)
+    res = run_bytes(tmp_path, db, text.encode())
+    assert res.returncode == 1, res.stdout
+    assert "bad.json: no records" in res.stdout
+    assert dump(db) == before
+
+
+def test_an_empty_array_or_page_is_zero_records(tmp_path):
+    """A page of nothing is a valid answer of the API: imported, no error."""
+    db = base_db(tmp_path)
+    for text in ("[]", '{"count": 0, "next": null, "previous": null, "results": []}'):
+        res = run_bytes(tmp_path, db, text.encode())
+        assert res.returncode == 0, res.stdout
+        assert "imported 0 packages, 0 grids, 0 categories" in res.stdout
+
+
+LONE = [
+    ("high alone", r"caf\ud800", 3),
+    ("low alone", r"caf\udc00x", 3),
+    ("high then text", r"\ud83dx\ude00", 0),
+    ("two highs", r"\ud83d\ud83d", 0),
+    ("high at the end", r"x\ud83d", 1),
+]
+
+
+@pytest.mark.parametrize("text,at", [l[1:] for l in LONE], ids=[l[0] for l in LONE])
+def test_lone_surrogates_are_refused(tmp_path, text, at):
+    """json-c would store U+FFFD: not what was sent."""
+    db = base_db(tmp_path)
+    before = dump(db)
+    prefix = '{"id": 1, "title": "'
+    body = (prefix + text + '", "slug": "x", "description": "", "title_plural": "x", '
+            '"show_pypi": true, "created": "2020-01-01T00:00:00Z", "modified": "2020-01-01T00:00:00Z"}')
+    res = run_bytes(tmp_path, db, ONE + body.encode() + b"\n")
+    assert res.returncode == 1, res.stdout
+    offset = len(ONE) + len(prefix) + at
+    assert f"bad.json:2: invalid JSON at byte {offset}: lone surrogate {text[at:at + 6]}" in res.stdout
+    assert dump(db) == before
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_kept(tmp_path):
+    db = str(tmp_path / "db.sqlite3")
+    cat = dict(CATS[0], title="x")
+    text = json.dumps(cat).replace('"title": "x"', r'"title": "\ud83d\ude00 \\ud800"')
+    res = run_bytes(tmp_path, db, text.encode() + b"\n", "ok.json", "--init")
+    assert res.returncode == 0, res.stdout
+    with sqlite3.connect(db) as conn:
+        (title,) = conn.execute("SELECT title FROM package_category WHERE id = ?", (cat["id"],)).fetchone()
+    assert title == "\U0001F600 \\ud800"
+
+
+def test_usage_errors_exit_2(tmp_path):
+    for args in (["--db", "mysql:x", "f.json"], ["--db", "sqlite3:", "f.json"],
+                 ["--db", "pgsql", "f.json"], ["--wait", "soon", "--db", "sqlite3:x", "f"]):
+        res = subprocess.run([helpers.IMPORT] + args, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+        assert res.returncode == 2, (args, res.stdout)
+        assert "usage:" in res.stdout
+
+
+def test_summary_counts_in_words(tmp_path):
+    db = str(tmp_path / "db.sqlite3")
+    res = run(db, "--init", "--create-missing", write(tmp_path / "one.json", jl(CATS[0], GRIDS[0])))
+    assert res.returncode == 0, res.stdout
+    assert "imported 0 packages, 1 grid, 1 category" in res.stdout, res.stdout
+    assert "1 grids" not in res.stdout and "1 categories" not in res.stdout
+
+
+def test_a_duplicate_slug_names_its_holder(tmp_path):
+    db = base_db(tmp_path)
+    before = dump(db)
+    taken = dict(PKGS[1], slug=PKGS[0]["slug"])
+    res = run(db, write(tmp_path / "dup.json", jl(taken)))
+    assert res.returncode == 1
+    assert (f"dup.json:1: record 1 (package {PKGS[1]['id']}): slug: package with this slug already "
+            f"exists. (package {PKGS[0]['id']} holds it)") in res.stdout, res.stdout
+    # held by an earlier record of the same file
+    new = dict(PKGS[1], id=99999, repo_url="https://example.org/new", slug="brand-new")
+    clash = dict(PKGS[2], slug="brand-new")
+    res = run(db, write(tmp_path / "dup2.json", jl(new, clash)))
+    assert res.returncode == 1
+    assert "(package 99999 holds it)" in res.stdout, res.stdout
+    # --skip-invalid asks before writing: same words
+    res = run(db, "--skip-invalid", write(tmp_path / "dup3.json", jl(taken)))
+    assert f"(package {PKGS[0]['id']} holds it)" in res.stdout, res.stdout
+    assert dump(db) == before
+
+
+def test_concurrent_imports_both_succeed(tmp_path):
+    """Importers (and --reindex runs) started together take turns: every one succeeds, though
+    each rebuilds the search index (which changes the schema under the others)."""
+    db = base_db(tmp_path)
+    files = []
+    for k in range(2):
+        changed = [dict(p, repo_description=f"changed by import {k}") for p in PKGS]
+        files.append(write(tmp_path / f"p{k}.json", jl(*changed)))
+    for _ in range(4):
+        procs = [subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", f], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for f in files]
+        procs.append(subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "--reindex"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        for p in procs:
+            out, _ = p.communicate(timeout=TIMEOUT)
+            assert p.returncode == 0, out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        descs = {d for (d,) in conn.execute("SELECT repo_description FROM package_package")}
+        indexed = {d for (d,) in conn.execute(
+            "SELECT description FROM searchv3_searchv3 WHERE item_type = 'package'")}
+    assert len(descs) == 1 and descs < {"changed by import 0", "changed by import 1"}
+    assert indexed == descs  # the index follows the last import
+
+
+def test_an_import_waits_for_another_writer(tmp_path):
+    """A writer that holds the lock for a while is waited for, and the wait is said once."""
+    db = base_db(tmp_path)
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(2.0, lambda: conn.execute("ROLLBACK"))
+    timer.start()
+    try:
+        res = run(db, write(tmp_path / "c.json", jl(dict(CATS[0], title="waited"))))
+    finally:
+        timer.join()
+        conn.close()
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.count("waiting for the database's write lock") == 1, res.stdout
+
+
+def test_a_lock_held_too_long_says_what_to_do(tmp_path):
+    db = base_db(tmp_path)
+    before = dump(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        res = run(db, "--wait", "1", write(tmp_path / "c.json", jl(dict(CATS[0], title="late"))))
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    assert res.returncode == 1
+    assert ("c.json: the database is locked by another writer (another pkgindex-import?): run again "
+            "when it has finished, or wait longer (--wait); nothing was imported from this file"
+            ) in res.stdout, res.stdout
+    assert dump(db) == before
+
+
+def in_small_tmpfs(tmp_path, size, script):
+    """Runs SCRIPT (sh) with $FULL a tmpfs of SIZE, in a private mount namespace."""
+    full = tmp_path / "full"
+    full.mkdir()
+    cmd = ["unshare", "-rm", "sh", "-c", f'mount -t tmpfs -o size={size} tmpfs "$FULL" && {script}']
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f'mount -t tmpfs -o size=64k tmpfs "{full}"'],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {probe.stdout}")
+    env = dict(os.environ, FULL=str(full), IMPORT=helpers.IMPORT)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=TIMEOUT, env=env)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "gen.jsonl"
+    subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "3000",
+                    "--out", str(path)], check=True, stdout=subprocess.DEVNULL)
+    return str(path)
+
+
+def test_a_full_disk_is_named_and_nothing_follows(tmp_path, generated):
+    """ENOSPC into a new database: said as such, not at 'line 0', and no search index
+    rebuilt for a refused import."""
+    res = in_small_tmpfs(tmp_path, "600k",
+                         f'"$IMPORT" --db "sqlite3:$FULL/db.sqlite3" --init "{generated}"; echo "rc=$?"')
+    out = res.stdout
+    assert "rc=1" in out, out
+    assert "gen.jsonl: the disk is full: free space and run again; nothing was imported" in out, out
+    assert ":0:" not in out and "search index rebuilt" not in out, out
+
+
+def test_a_full_disk_during_an_update_changes_nothing(tmp_path, generated):
+    head = tmp_path / "head.jsonl"
+    with open(generated) as src, open(head, "w") as dst:
+        for _ in range(300):
+            dst.write(src.readline())
+    script = (f'"$IMPORT" --quiet --db "sqlite3:$FULL/db.sqlite3" --init --create-missing "{head}" '
+              f'>/dev/null 2>&1; cp "$FULL/db.sqlite3" "$FULL/../before.sqlite3"; '
+              f'"$IMPORT" --db "sqlite3:$FULL/db.sqlite3" "{generated}"; echo "rc=$?"; '
+              f'cp "$FULL/db.sqlite3" "$FULL/../after.sqlite3"')
+    res = in_small_tmpfs(tmp_path, "1200k", script)
+    out = res.stdout
+    assert "rc=1" in out, out
+    assert "the disk is full: free space and run again; nothing was imported" in out, out
+    assert dump(str(tmp_path / "after.sqlite3")) == dump(str(tmp_path / "before.sqlite3"))
+
+
+def unprivileged():
+    """A user that file permissions apply to (root's are not checked)."""
+    if os.geteuid() != 0:
+        return None
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is needed to drop root")
+    return "nobody"
+
+
+@pytest.fixture
+def open_tmp():
+    """A temp dir under /tmp that another user can traverse (pytest's are 0700)."""
+    path = helpers.make_www_tmpdir("pkgindex-ro-")
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_read_only_directory_is_named(open_tmp):
+    user = unprivileged()
+    tmp_path = open_tmp
+    d = tmp_path / "ro"
+    d.mkdir()
+    db = base_db(d)
+    src = write(tmp_path / "c.json", jl(dict(CATS[0], title="x")))
+    os.chmod(src, 0o644)
+    if user:
+        shutil.chown(db, user=user)
+    for f in (db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.remove(f)
+    os.chmod(d, 0o555)
+    try:
+        res = run(db, src, user=user)
+    finally:
+        os.chmod(d, 0o755)
+    assert res.returncode == 1, res.stdout
+    assert (f"{d}: directory not writable: SQLite needs to create -wal/-shm files next to the "
+            "database") in res.stdout, res.stdout
+    assert "PRAGMA" not in res.stdout
+
+
+def test_a_read_only_file_is_named(open_tmp):
+    user = unprivileged()
+    tmp_path = open_tmp
+    db = base_db(tmp_path)
+    src = write(tmp_path / "c.json", jl(dict(CATS[0], title="x")))
+    os.chmod(tmp_path, 0o777)
+    os.chmod(src, 0o644)
+    os.chmod(db, 0o444)
+    res = run(db, src, user=user)
+    assert res.returncode == 1, res.stdout
+    assert f"{db}: not writable (Permission denied)" in res.stdout, res.stdout
+    assert "PRAGMA" not in res.stdout
