@@ -58,10 +58,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+# An importer that loops is a failed test, not a hung suite.
+IMPORT_TIMEOUT = 300
+
+
 def run_import(db, *args, init=True):
     """Run bin/pkgindex-import; return the CompletedProcess (stdout+stderr in .stdout)."""
     cmd = [IMPORT, "--db", f"sqlite3:{db}"] + (["--init"] if init else []) + list(args)
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=IMPORT_TIMEOUT)
 
 
 def make_db(path, *jsonl):
