@@ -126,6 +126,14 @@ static void db_failed(importer *im, long line)
     }
 }
 
+/* Notes that the input holds object ID of KIND (for --prune: the objects to keep). */
+static void saw(importer *im, pki_resource kind, apr_int64_t id)
+{
+    if (im->o->seen) {
+        *(apr_int64_t *)apr_array_push(im->o->seen->ids[kind]) = id;
+    }
+}
+
 /* The words for a slug another object of the same kind holds. */
 static const char *slug_held(importer *im, pki_resource kind, apr_int64_t owner)
 {
@@ -443,6 +451,8 @@ static void write_item(importer *im, const item *it)
         refuse(im, it->line, it->kind, it->id, "slug", slug_held(im, it->kind, owner));
     } else if (rv != APR_SUCCESS) {
         db_failed(im, it->line);
+    } else {
+        saw(im, it->kind, it->id);
     }
 }
 
@@ -496,6 +506,7 @@ static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id)
     apr_int64_t category;
 
     im->counts->placeholders++;
+    saw(im, res, id); /* a mirror keeps what its objects link to */
     if (res == PKI_RES_CATEGORIES) {
         pki_category c = {id, label, label, "", label, 1, im->now, im->now};
         return pki_store_put_category(im->db, im->rpool, &c);
@@ -807,4 +818,83 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     counts->committed = commit;
     apr_pool_destroy(im.rpool);
     return commit && !im.invalid ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen,
+                              const pki_import_options *opts, pki_import_counts *pruned)
+{
+    /* packages first: a category can go once no package names it */
+    static const pki_resource order[] = {PKI_RES_PACKAGES, PKI_RES_GRIDS, PKI_RES_CATEGORIES};
+    apr_int64_t *counts[PKI_RES_COUNT_] = {NULL};
+    apr_dbd_transaction_t *trans = NULL;
+    importer im;
+    size_t k;
+    int i;
+
+    memset(pruned, 0, sizeof(*pruned));
+    memset(&im, 0, sizeof(im));
+    im.db = db;
+    im.pool = pool;
+    im.o = opts;
+    im.name = "--prune";
+    apr_pool_create(&im.rpool, pool);
+    counts[PKI_RES_PACKAGES] = &pruned->packages;
+    counts[PKI_RES_GRIDS] = &pruned->grids;
+    counts[PKI_RES_CATEGORIES] = &pruned->categories;
+
+    if (pki_store_begin(db, pool, &trans) != APR_SUCCESS) {
+        db_failed(&im, 0);
+        apr_pool_destroy(im.rpool);
+        return APR_EGENERAL;
+    }
+    for (k = 0; k < sizeof(order) / sizeof(order[0]) && !im.fatal; k++) {
+        pki_resource res = order[k];
+        apr_array_header_t *keep = seen->ids[res];
+        pki_ids all;
+
+        if (!keep->nelts) {
+            /* an input without grids says nothing about grids: they stay */
+            say(&im, "--prune: no %s in the input: every %s kept", pki_resource_segment[res],
+                kind_name(res));
+            continue;
+        }
+        qsort(keep->elts, keep->nelts, sizeof(apr_int64_t), cmp_id);
+        if (pki_store_all_ids(db, pool, res, &all) != APR_SUCCESS) {
+            db_failed(&im, 0);
+            break;
+        }
+        for (i = 0; i < all.count && !im.fatal; i++) {
+            if (sorted_contains(keep, all.ids[i])) {
+                continue;
+            }
+            apr_pool_clear(im.rpool);
+            if (pki_store_delete(db, im.rpool, res, all.ids[i]) == APR_SUCCESS) {
+                (*counts[res])++;
+            } else if (db->fault == PKI_DB_FAULT_CONFLICT) {
+                say(&im, "--prune: %s %" APR_INT64_T_FMT " kept: %s", kind_name(res), all.ids[i],
+                    db->error);
+            } else {
+                db_failed(&im, 0);
+            }
+        }
+    }
+    if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
+        db_failed(&im, 0);
+    }
+    if (!im.fatal) {
+        apr_status_t rv = pki_store_search_sync(db, pool, NULL);
+        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+            db_failed(&im, 0);
+        }
+    }
+    pruned->committed = !im.fatal;
+    if (pki_store_end(db, pool, trans, pruned->committed) != APR_SUCCESS) {
+        db_failed(&im, 0);
+        pruned->committed = 0;
+    }
+    if (!pruned->committed) {
+        pruned->packages = pruned->grids = pruned->categories = 0;
+    }
+    apr_pool_destroy(im.rpool);
+    return pruned->committed ? APR_SUCCESS : APR_EGENERAL;
 }

@@ -33,6 +33,8 @@ typedef struct pki_import_options {
     /* Objects the files after this one hold: links to them are satisfied later. */
     const pki_import_ids *later;
     int nlater;
+    /* When set, the ids of the objects written (placeholders included) are appended here. */
+    pki_import_ids *seen;
     /* Messages (errors, warnings) and progress, for the caller to show. */
     void (*say)(void *ctx, const char *message);
     void (*progress)(void *ctx, apr_int64_t records);
@@ -52,5 +54,12 @@ const char *pki_import_fault_advice(pki_db_fault fault);
  * valid records and still returns an error when any was skipped. */
 apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, const char *name,
                              const pki_import_options *opts, pki_import_counts *counts);
+
+/* A mirror's deletions: in one transaction, the packages, grids and categories of the
+ * database that SEEN (what a complete import of the source wrote, see seen above) does not
+ * hold are deleted, with their memberships and versions. A kind SEEN has none of is left
+ * alone; a category that packages still name is kept (said). *PRUNED counts what went. */
+apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen,
+                              const pki_import_options *opts, pki_import_counts *pruned);
 
 #endif

@@ -3,7 +3,7 @@
 /* bin/pkgindex-import: load API v4 JSON into the database the module serves.
  *
  *   pkgindex-import --db sqlite3:PATH [--init] [--type T] [--create-missing] [--skip-invalid]
- *                   [--quiet] [--wait SECONDS] FILE...
+ *                   [--quiet] [--wait SECONDS] [--prune] FILE...
  *   pkgindex-import --db sqlite3:PATH [--wait SECONDS] --reindex
  *
  * Each file is one transaction. Exit status 0 only when every record of every file was
@@ -214,6 +214,27 @@ static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
     return close_db(pool, db, fresh) && ok ? 0 : 1;
 }
 
+/* --prune after a complete import: what the source no longer holds goes. Not after a file was
+ * refused or records skipped: their objects would go too. */
+static int do_prune(apr_pool_t *pool, pki_db *db, pki_import_options *io, int incomplete)
+{
+    pki_import_counts n;
+
+    if (incomplete) {
+        fprintf(stderr, "pkgindex-import: --prune: nothing deleted, as not every record was "
+                        "imported\n");
+        return 0;
+    }
+    if (pki_import_prune(db, pool, io->seen, io, &n) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: --prune: refused, nothing deleted\n");
+        return 0;
+    }
+    fprintf(stderr, "pruned %s, %s, %s\n", count_of(pool, n.packages, "package", "packages"),
+            count_of(pool, n.grids, "grid", "grids"),
+            count_of(pool, n.categories, "category", "categories"));
+    return 1;
+}
+
 int main(int argc, const char *const *argv)
 {
     static const apr_getopt_option_t options[] = {
@@ -225,6 +246,7 @@ int main(int argc, const char *const *argv)
         {"quiet", 'q', 0, "no summary"},
         {"reindex", 'r', 0, "rebuild the search index"},
         {"wait", 'w', 1, "seconds to wait for another writer"},
+        {"prune", 'p', 0, "delete what the input does not hold"},
         {"help", 'h', 0, "help"},
         {NULL, 0, 0, NULL},
     };
@@ -234,7 +256,7 @@ int main(int argc, const char *const *argv)
     pki_import_options io;
     pki_db db;
     cli c;
-    int ch, init = 0, reindex = 0, fresh = 0, failed = 0, imported_any = 0, i;
+    int ch, init = 0, reindex = 0, prune = 0, fresh = 0, failed = 0, imported_any = 0, i;
     apr_status_t rv;
 
     /* One connection, used by one thread (the writer): no mutex per call, and no memory
@@ -297,6 +319,9 @@ int main(int argc, const char *const *argv)
         case 'r':
             reindex = 1;
             break;
+        case 'p':
+            prune = 1;
+            break;
         case 'w': {
             char *end;
             apr_int64_t n = apr_strtoi64(arg, &end, 10);
@@ -323,6 +348,9 @@ int main(int argc, const char *const *argv)
     if (reindex && opt->ind < argc) {
         return usage("--reindex takes no input files");
     }
+    if (prune && (reindex || opt->ind >= argc)) {
+        return usage("--prune needs the input files of a complete mirror");
+    }
     if (opt->ind >= argc && !init && !reindex) {
         return usage("no input files");
     }
@@ -331,6 +359,13 @@ int main(int argc, const char *const *argv)
     }
     if (reindex) {
         return do_reindex(pool, &db, &c, fresh);
+    }
+
+    if (prune) {
+        io.seen = apr_pcalloc(pool, sizeof(*io.seen));
+        for (i = 0; i < PKI_RES_COUNT_; i++) {
+            io.seen->ids[i] = apr_array_make(pool, 1024, sizeof(apr_int64_t));
+        }
     }
 
     /* Links may point at objects a later file brings: learn those files' ids first. */
@@ -411,6 +446,9 @@ int main(int argc, const char *const *argv)
             fprintf(stderr, " (%.1f s)\n", secs);
         }
         apr_pool_destroy(fpool);
+    }
+    if (prune) {
+        failed |= !do_prune(pool, &db, &io, failed);
     }
     /* a new database: its search index, once, after the last file (a rebuild per file would
      * make a load of many files quadratic); nothing to index when every file was refused */

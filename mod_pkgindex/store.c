@@ -158,6 +158,28 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                                 " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
     [PKI_SQL_GENERATION] = {"pkgindex_generation",
                             "SELECT generation FROM pkgindex_state WHERE id = 1"},
+    /* deletes: an object and what belongs to it (the triggers keep counts, the data generation
+     * and the search marks) */
+    [PKI_SQL_PACKAGE_IDS] = {"pkgindex_package_ids", "SELECT id FROM package_package ORDER BY id"},
+    [PKI_SQL_GRID_IDS] = {"pkgindex_grid_ids", "SELECT id FROM grid_grid ORDER BY id"},
+    [PKI_SQL_CATEGORY_IDS] = {"pkgindex_category_ids",
+                              "SELECT id FROM package_category ORDER BY id"},
+    [PKI_SQL_PACKAGE_MEMBERS_DELETE] = {"pkgindex_package_members_delete",
+                                        "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
+    [PKI_SQL_PACKAGE_VERSION_UNLINK] = {"pkgindex_package_version_unlink",
+                                        "UPDATE package_package SET latest_version_id = NULL"
+                                        " WHERE id = %lld"},
+    [PKI_SQL_PACKAGE_VERSIONS_DELETE] = {"pkgindex_package_versions_delete",
+                                         "DELETE FROM package_version WHERE package_id = %lld"},
+    [PKI_SQL_PACKAGE_DELETE] = {"pkgindex_package_delete",
+                                "DELETE FROM package_package WHERE id = %lld"},
+    [PKI_SQL_GRID_MEMBERS_DELETE] = {"pkgindex_grid_members_delete",
+                                     "DELETE FROM grid_gridpackage WHERE grid_id = %lld"},
+    [PKI_SQL_GRID_DELETE] = {"pkgindex_grid_delete", "DELETE FROM grid_grid WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_USERS] = {"pkgindex_category_users",
+                                "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
+    [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
+                                 "DELETE FROM package_category WHERE id = %lld"},
 };
 
 /* SQLite's result code, read off the connection, as a fault the callers act on. */
@@ -1297,6 +1319,71 @@ apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t g
     const void *args[] = {&grid_id, &package_id};
 
     return run(db, pool, PKI_SQL_MEMBER_REMOVE, args);
+}
+
+apr_status_t pki_store_all_ids(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out)
+{
+    static const pki_sql_id stmts[PKI_RES_COUNT_] = {
+        [PKI_RES_PACKAGES] = PKI_SQL_PACKAGE_IDS,
+        [PKI_RES_GRIDS] = PKI_SQL_GRID_IDS,
+        [PKI_RES_CATEGORIES] = PKI_SQL_CATEGORY_IDS,
+    };
+    apr_array_header_t *ids = apr_array_make(pool, 1024, sizeof(apr_int64_t));
+    rows *r;
+
+    assert(res == PKI_RES_PACKAGES || res == PKI_RES_GRIDS || res == PKI_RES_CATEGORIES);
+    if (select_rows(db, pool, stmts[res], NULL, &r) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    while (next_row(r)) {
+        *(apr_int64_t *)apr_array_push(ids) = col_int(r, 0);
+    }
+    out->ids = (const apr_int64_t *)ids->elts;
+    out->count = ids->nelts;
+    return r->failed ? APR_EGENERAL : APR_SUCCESS;
+}
+
+apr_status_t pki_store_delete(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t id)
+{
+    static const pki_sql_id package[] = {PKI_SQL_PACKAGE_MEMBERS_DELETE,
+                                         PKI_SQL_PACKAGE_VERSION_UNLINK,
+                                         PKI_SQL_PACKAGE_VERSIONS_DELETE, PKI_SQL_PACKAGE_DELETE};
+    static const pki_sql_id grid[] = {PKI_SQL_GRID_MEMBERS_DELETE, PKI_SQL_GRID_DELETE};
+    const void *args[] = {&id};
+    const pki_sql_id *steps;
+    apr_int64_t users;
+    size_t i, n;
+
+    switch (res) {
+    case PKI_RES_PACKAGES:
+        steps = package;
+        n = sizeof(package) / sizeof(package[0]);
+        break;
+    case PKI_RES_GRIDS:
+        steps = grid;
+        n = sizeof(grid) / sizeof(grid[0]);
+        break;
+    case PKI_RES_CATEGORIES:
+        if (select_int(db, pool, PKI_SQL_CATEGORY_USERS, args, &users) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (users) {
+            db->error = apr_psprintf(
+                pool, "category %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT " packages", id, users);
+            db->fault = PKI_DB_FAULT_CONFLICT;
+            return APR_EGENERAL;
+        }
+        return run(db, pool, PKI_SQL_CATEGORY_DELETE, args);
+    default:
+        assert(!"not a deletable resource");
+        return APR_EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        if (run(db, pool, steps[i], args) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out)

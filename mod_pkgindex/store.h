@@ -47,6 +47,18 @@ typedef enum pki_sql_id {
     PKI_SQL_DANGLING_CATEGORIES,
     PKI_SQL_DANGLING_GRIDS,
     PKI_SQL_GENERATION,
+    /* deletes */
+    PKI_SQL_PACKAGE_IDS,
+    PKI_SQL_GRID_IDS,
+    PKI_SQL_CATEGORY_IDS,
+    PKI_SQL_PACKAGE_MEMBERS_DELETE,
+    PKI_SQL_PACKAGE_VERSION_UNLINK,
+    PKI_SQL_PACKAGE_VERSIONS_DELETE,
+    PKI_SQL_PACKAGE_DELETE,
+    PKI_SQL_GRID_MEMBERS_DELETE,
+    PKI_SQL_GRID_DELETE,
+    PKI_SQL_CATEGORY_USERS,
+    PKI_SQL_CATEGORY_DELETE,
     PKI_SQL_COUNT_
 } pki_sql_id;
 
@@ -139,6 +151,14 @@ apr_status_t pki_store_add_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid
                                   apr_int64_t package_id, apr_int64_t now);
 apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t grid_id,
                                      apr_int64_t package_id);
+
+/* Every id of RES (packages, grids or categories), ascending, into OUT. */
+apr_status_t pki_store_all_ids(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out);
+
+/* Deletes object ID of RES with what belongs to it: a package's versions and memberships, a
+ * grid's memberships. A category that packages still name is not deleted: PKI_DB_FAULT_CONFLICT
+ * (nothing is changed, and the transaction goes on). */
+apr_status_t pki_store_delete(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t id);
 
 /* References to rows that do not exist: pairs (missing id, the smallest package id that
  * refers to it). Categories that packages name; grids that memberships name. */

@@ -308,3 +308,88 @@ def test_progress_on_a_terminal_only(tmp):
     # Not a terminal: no progress, only the summary.
     res = helpers.run_import(str(tmp / "plain.sqlite3"), str(data))
     assert "records," not in res.stdout and "imported 12000 packages" in res.stdout
+
+
+def link_id(url):
+    return int(url.rstrip("/").rsplit("/", 1)[1])
+
+
+def content(db):
+    """What a mirror must hold, independent of how it got there: objects, versions, the
+    memberships (without their own ids), counts and the search index."""
+    with sqlite3.connect(db) as conn:
+        out = {}
+        for table in ("package_package", "grid_grid", "package_category"):
+            # row ids of versions depend on the path; the version itself is compared below
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")
+                    if r[1] != "latest_version_id"]
+            out[table] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM {table}"))
+        out["versions"] = sorted(conn.execute(
+            "SELECT v.package_id, v.number FROM package_version v"
+            " JOIN package_package p ON p.latest_version_id = v.id"))
+        out["members"] = sorted(conn.execute("SELECT grid_id, package_id FROM grid_gridpackage"))
+        out["counts"] = sorted(conn.execute("SELECT name, n FROM pkgindex_count"))
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(searchv3_searchv3)") if r[1] != "id"]
+        out["search"] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM searchv3_searchv3"))
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        return out
+
+
+def upstream_after_deletions():
+    """The conformance source after upstream deleted a package, a grid and an unused category:
+    the package is gone from every grid's list too, as the API would show it."""
+    gone_pkg = PKGS[3]["id"]
+    gone_grid = GRIDS[-1]["id"]
+    used = {link_id(p["category"]) for p in PKGS}
+    unused = [c["id"] for c in CATS if c["id"] not in used]
+    cats = [c for c in CATS if c["id"] not in unused[:1]]
+    grids = [dict(g, packages=[u for u in g["packages"] if link_id(u) != gone_pkg])
+             for g in GRIDS if g["id"] != gone_grid]
+    pkgs = [dict(p, grids=[u for u in p["grids"] if link_id(u) != gone_grid])
+            for p in PKGS if p["id"] != gone_pkg]
+    return cats, grids, pkgs, unused[:1]
+
+
+def test_prune_makes_the_mirror_equal_a_fresh_copy(tmp):
+    db = base_db(tmp)
+    cats, grids, pkgs, unused = upstream_after_deletions()
+    files = [write(tmp / "c.json", jl(*cats)), write(tmp / "g.json", jl(*grids)),
+             write(tmp / "p.json", jl(*pkgs))]
+    res = helpers.run_import(db, "--prune", *files, init=False)
+    assert res.returncode == 0, res.stdout
+    assert f"pruned 1 package, 1 grid, {len(unused)} categor" in res.stdout, res.stdout
+    fresh = helpers.make_db(str(tmp / "fresh.sqlite3"), *files)
+    assert content(db) == content(fresh)
+    # and again: nothing left to prune
+    res = helpers.run_import(db, "--prune", *files, init=False)
+    assert "pruned 0 packages, 0 grids, 0 categories" in res.stdout, res.stdout
+
+
+def test_prune_keeps_kinds_the_input_lacks_and_categories_in_use(tmp):
+    db = base_db(tmp)
+    before = content(db)
+    keep = PKGS[:-1]
+    # categories: only the first; the packages name others, which exist in the database
+    res = helpers.run_import(db, "--prune", write(tmp / "c.json", jl(CATS[0])),
+                             write(tmp / "p.json", jl(*keep)), init=False)
+    assert res.returncode == 0, res.stdout
+    assert "--prune: no grids in the input: every grid kept" in res.stdout
+    used = {link_id(p["category"]) for p in keep} - {CATS[0]["id"]}
+    for cid in used:
+        assert f"--prune: category {cid} kept: category {cid} has" in res.stdout, res.stdout
+    after = content(db)
+    assert after["grid_grid"] == before["grid_grid"]
+    assert {r[0] for r in after["package_package"]} == {p["id"] for p in keep}
+    assert {r[0] for r in after["package_category"]} == {CATS[0]["id"]} | used
+    assert not any(pid == PKGS[-1]["id"] for _, pid in after["members"])
+
+
+def test_prune_after_a_refused_file_deletes_nothing(tmp):
+    db = base_db(tmp)
+    before = dump(db)
+    res = helpers.run_import(db, "--prune", write(tmp / "p.json", jl(PKGS[0], {"id": 2})), init=False)
+    assert res.returncode == 1
+    assert "--prune: nothing deleted, as not every record was imported" in res.stdout
+    assert dump(db) == before
+    res = helpers.run_import(db, "--prune", "--reindex", init=False)
+    assert res.returncode == 2
