@@ -28,6 +28,7 @@
 #include "api.h"
 #include "cache.h"
 #include "config.h"
+#include "errlog.h"
 
 #define HANDLER_NAME "pkgindex"
 #define ALLOW        "GET, HEAD, OPTIONS"
@@ -43,6 +44,11 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 
 /* This process's rendered responses (created in child_init; NULL when off). */
 static pki_cache *cache;
+
+/* The 503s of this process: an outage answers thousands a second, each with the same reason.
+ * The first is logged, then one line a second at most, with the count of those left out. */
+#define UNAVAILABLE_LOG_INTERVAL apr_time_from_sec(1)
+static pki_throttle unavailable_log;
 
 /* The request's claim; one with a NULL prefix records a URI PkgIndex Off left alone. */
 static pki_claim *claim_of(request_rec *r)
@@ -238,6 +244,25 @@ static const char *base_url(request_rec *r, const pki_dir_conf *conf)
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
 }
 
+/* Logs why the database failed, unless a line went out less than a second ago. */
+static void log_unavailable(request_rec *r, const char *why)
+{
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    const char *db = sconf->dbd_params ? sconf->dbd_params : "DBDParams unknown";
+    apr_uint32_t more;
+    apr_time_t since;
+
+    if (!pki_throttle_hit(&unavailable_log, apr_time_now(), UNAVAILABLE_LOG_INTERVAL, &more,
+                          &since)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(19001) "PkgIndex: database unavailable (%s): %s%s", db, why,
+                  more ? apr_psprintf(r->pool, " (%u more 503s in the last %" APR_TIME_T_FMT "s)",
+                                      more, apr_time_sec(since))
+                       : "");
+}
+
 static int send_body(request_rec *r, const char *data, apr_size_t len, int with_length)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -308,7 +333,7 @@ static int handler(request_rec *r)
     }
 
     if (resp.log) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PkgIndex: database unavailable: %s", resp.log);
+        log_unavailable(r, resp.log);
     }
     r->status = resp.status;
     if (resp.location) {
@@ -366,10 +391,12 @@ static void child_init(apr_pool_t *pool, server_rec *s)
 
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PkgIndex: SQLite already initialised");
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                     APLOGNO(19003) "PkgIndex: SQLite already initialised");
     }
     if (size > 0 && (rv = pki_cache_create(&cache, pool, (apr_size_t)size)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "PkgIndex: no response cache");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     APLOGNO(19004) "PkgIndex: no response cache");
         cache = NULL;
     }
 }

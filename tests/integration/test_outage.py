@@ -3,8 +3,10 @@ soon as the database is back: no restart."""
 
 import json
 import os
+import re
 import shutil
 import time
+import urllib.parse
 
 import pytest
 
@@ -99,3 +101,24 @@ def test_removed_unreadable_and_truncated_while_running(outage):
     shutil.copyfile(good, db)
     assert eventually(lambda: assert_serving(server)).body == body
     eventually(lambda: assert_serving(server, "/api/v4/grids/"))
+
+
+def test_an_outage_is_logged_once_a_second(outage):
+    """Every request of an outage is a 503, but the error log gets the first and then a line a
+    second at most (per process), naming the database and counting the 503s left out."""
+    server, db, good = outage
+    server.start()
+    for burst in range(3):  # two seconds of 503s
+        if burst:
+            time.sleep(1.1)
+        for _ in range(100):
+            assert server.request("GET", "/api/v4/packages/1/").status == 503
+    lines = [line for line in server.error_log().splitlines() if "database unavailable" in line]
+    # a process logs at most three lines in these two seconds; httpd runs at most two
+    assert 1 <= len(lines) <= 6, "\n".join(lines)
+    uri = "file:" + urllib.parse.quote(db, safe="/") + "?mode=rw"
+    assert all(f"PkgIndex: database unavailable ({uri}): " in line for line in lines), lines[0]
+    counts = [int(n) for line in lines for n in re.findall(r" \((\d+) more 503s in the last \d+s\)$", line)]
+    assert counts and len(lines) + sum(counts) <= 300, lines
+    install(good, db)
+    eventually(lambda: assert_serving(server))
