@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
@@ -205,14 +206,33 @@ static int header_parser(request_rec *r)
     return DECLINED;
 }
 
+/* While mod_dbd cannot open a connection (the database is missing or unreadable), each try
+ * costs a failed open and two lines in the error log: a process then tries once a second at
+ * most, and answers 503 (Retry-After: 1) in between. */
+#define ACQUIRE_RETRY_INTERVAL apr_time_from_sec(1)
+
 static pki_db *acquire(void *ctx)
 {
     request_rec *r = ctx;
-    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    apr_uint64_t failed = apr_atomic_read64(&sconf->acquire_failed);
+    ap_dbd_t *dbd;
     pki_db *db;
 
-    if (!dbd) {
+    if (failed) {
+        apr_time_t now = apr_time_now(), since = now - (apr_time_t)failed;
+        /* once the second is over, the thread that moves the time on tries */
+        if ((since < ACQUIRE_RETRY_INTERVAL && since > -ACQUIRE_RETRY_INTERVAL) ||
+            apr_atomic_cas64(&sconf->acquire_failed, (apr_uint64_t)now, failed) != failed) {
+            return NULL;
+        }
+    }
+    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+        apr_atomic_set64(&sconf->acquire_failed, (apr_uint64_t)apr_time_now());
         return NULL;
+    }
+    if (failed) {
+        apr_atomic_set64(&sconf->acquire_failed, 0);
     }
     db = apr_palloc(r->pool, sizeof(*db));
     db->driver = dbd->driver;
