@@ -6,6 +6,7 @@
  * give every response under it the API's Allow and Vary, describe the request to the core
  * (api.c), and send what it answers as one brigade. */
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,35 @@ static void log_unavailable(request_rec *r, const char *why)
                        : "");
 }
 
+/* mod_deflate (DeflateAlterETag AddSuffix, its default) sends the tag "T" of a response it
+ * compresses as "T-gzip", and leaves If-None-Match and If-Match as they come: a client sending
+ * "T-gzip" back would never get a 304 (httpd bug 45023). The suffixed tag names the same body
+ * here, so it is read as ETAG. Returns it when If-None-Match had it (the tag of a 304), else
+ * NULL. */
+#define DEFLATE_ETAG_SUFFIX "-gzip"
+
+static const char *accept_deflate_etag(request_rec *r, const char *etag)
+{
+    const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+    const char *im = apr_table_get(r->headers_in, "If-Match");
+    apr_size_t n = strlen(etag);
+    const char *gzip;
+
+    if (!inm && !im) {
+        return NULL;
+    }
+    assert(n >= 2 && etag[0] == '"' && etag[n - 1] == '"');
+    gzip = apr_psprintf(r->pool, "%.*s" DEFLATE_ETAG_SUFFIX "\"", (int)(n - 1), etag);
+    if (im && ap_find_etag_strong(r->pool, im, gzip)) {
+        apr_table_setn(r->headers_in, "If-Match", etag);
+    }
+    if (inm && ap_find_etag_weak(r->pool, inm, gzip)) {
+        apr_table_setn(r->headers_in, "If-None-Match", etag);
+        return gzip;
+    }
+    return NULL;
+}
+
 static int send_body(request_rec *r, const char *data, apr_size_t len, int with_length)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -372,21 +402,30 @@ static int handler(request_rec *r)
     r->content_languages = NULL;
     r->content_encoding = NULL;
     if (resp.etag) {
+        const char *gzip_etag;
+
         /* conditional requests: 304 for If-None-Match, 412 for a failed If-Match */
         apr_table_setn(r->headers_out, "ETag", resp.etag);
         /* no Last-Modified: date preconditions do not apply (RFC 9110 13.1.3, 13.1.4), and
          * httpd would compare them with the current time */
         apr_table_unset(r->headers_in, "If-Modified-Since");
         apr_table_unset(r->headers_in, "If-Unmodified-Since");
+        gzip_etag = accept_deflate_etag(r, resp.etag);
         rv = ap_meets_conditions(r);
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;
+            if (gzip_etag) {
+                /* mod_deflate leaves a body-less 304 alone: say what its 200 would */
+                apr_table_setn(r->headers_out, "ETag", gzip_etag);
+                apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+            }
             return send_body(r, NULL, 0, 0);
         }
         if (rv != OK) {
             pki_api_error(r->pool, rv, NULL, &resp);
             apr_table_unset(r->headers_out, "ETag");
             r->status = resp.status;
+            ap_set_content_type(r, resp.content_type); /* JSON, also for a page */
         }
     }
     return send_body(r, resp.body.data, resp.body.len, 1);

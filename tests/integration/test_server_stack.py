@@ -1,6 +1,8 @@
 """The module among what a production Debian Apache runs in front of it: mod_reqtimeout
-against clients that send their request slowly."""
+against clients that send their request slowly, and mod_deflate compressing the browsable
+pages (whose ETags it rewrites)."""
 
+import gzip
 import json
 import os
 import select
@@ -14,15 +16,27 @@ import helpers
 
 DEBIAN_REQTIMEOUT = "/etc/apache2/mods-available/reqtimeout.conf"
 
-# Request timeouts short enough for a test:
+# Debian's deflate.conf (mods-available/), and request timeouts short enough for a test:
 # 2 s for the headers, up to 4 s for a client sending 500 bytes/s. Guarded, so that without
 # mod_reqtimeout the server starts and the slow-client test fails on its own.
 CONF = f"""
 PkgIndexBaseURL {helpers.BASE_URL}
+LoadModule filter_module /usr/lib/apache2/modules/mod_filter.so
+LoadModule deflate_module /usr/lib/apache2/modules/mod_deflate.so
+<IfModule mod_filter.c>
+    AddOutputFilterByType DEFLATE text/html text/plain text/xml text/css text/javascript
+    AddOutputFilterByType DEFLATE application/x-javascript application/javascript application/ecmascript
+    AddOutputFilterByType DEFLATE application/rss+xml
+    AddOutputFilterByType DEFLATE application/wasm
+    AddOutputFilterByType DEFLATE application/xml
+</IfModule>
 <IfModule reqtimeout_module>
     RequestReadTimeout header=2-4,minrate=500
 </IfModule>
 """
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+           "Accept-Encoding": "gzip, deflate, br"}
 
 # More than the 32 worker threads pkgindex-serve configures.
 SLOW_CLIENTS = 40
@@ -92,3 +106,34 @@ def test_slow_clients_are_cut_off(server):
             s.close()
     resp = server.request("GET", "/api/v4/")
     assert resp.status == 200 and json.loads(resp.body)["packages"].endswith("/api/v4/packages/")
+
+
+@pytest.mark.parametrize("path", ["/api/v4/", "/api/v4/packages/?limit=3", "/api/v4/grids/2/"])
+def test_304_behind_mod_deflate(server, path):
+    """mod_deflate sends a compressed page's ETag "T" as "T-gzip"; a browser sends that back."""
+    first = server.request("GET", path, headers=BROWSER)
+    assert first.status == 200 and first.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(first.body).startswith(b"<!DOCTYPE html>")
+    etag = first.headers["ETag"]
+    assert etag.endswith('-gzip"') and len(etag) == 23
+
+    again = server.request("GET", path, headers={**BROWSER, "If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    # what the 200 said: mod_deflate leaves body-less responses alone
+    assert again.headers["ETag"] == etag
+    assert again.headers["Vary"] == "Accept,Accept-Encoding"
+    assert server.request("GET", path, headers={**BROWSER, "If-None-Match": f'"x", W/{etag}'}).status == 304
+    # the tag without the suffix (DeflateAlterETag NoChange, or a client without gzip)
+    plain = etag[:-6] + '"'
+    assert server.request("GET", path, headers={**BROWSER, "If-None-Match": plain}).status == 304
+
+    changed = etag[:1] + ("0" if etag[1] != "0" else "1") + etag[2:]
+    for inm in (changed, changed[:-6] + '"', '"gzip"'):
+        resp = server.request("GET", path, headers={**BROWSER, "If-None-Match": inm})
+        assert resp.status == 200 and resp.body == first.body, inm
+
+    resp = server.request("GET", path, headers={**BROWSER, "If-Match": etag})
+    assert resp.status == 200 and resp.body == first.body
+    resp = server.request("GET", path, headers={**BROWSER, "If-Match": changed})
+    assert resp.status == 412 and resp.headers["Content-Type"] == "application/json"
+    assert json.loads(resp.body) == {"detail": "Precondition failed."}
