@@ -13,7 +13,7 @@ B := build
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links store search store_search render render_html \
-             api cache parse import_scan import
+             api cache parse import_scan import errlog
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -381,21 +381,27 @@ static const char *format_param(const pki_query *q)
     return NULL;
 }
 
-/* The query string with ?format= set to VALUE (other parameters kept, re-encoded). */
+/* The query string with ?format= set to VALUE (other parameters kept, re-encoded). One pass
+ * into one buffer: joining a new string per parameter made a long query quadratic. */
 static const char *with_format(const pki_request *req, const pki_query *q, const char *value)
 {
     const pki_param *p = (const pki_param *)q->params->elts;
-    const char *out = "";
+    pki_buf b;
     int i;
 
+    /* re-encoding mostly gives the query back: one allocation in the common case */
+    pki_buf_init(&b, req->pool, (req->args ? strlen(req->args) : 0) + strlen(value) + 16);
     for (i = 0; i < q->params->nelts; i++) {
         if (strcmp(p[i].key, "format") != 0) {
-            out = apr_pstrcat(req->pool, out, *out ? "&" : "",
-                              pki_query_quote_plus(req->pool, p[i].key), "=",
-                              pki_query_quote_plus(req->pool, p[i].val), NULL);
+            pki_query_put_quote_plus(&b, p[i].key);
+            pki_buf_putc(&b, '=');
+            pki_query_put_quote_plus(&b, p[i].val);
+            pki_buf_putc(&b, '&');
         }
     }
-    return apr_pstrcat(req->pool, out, *out ? "&" : "", "format=", value, NULL);
+    pki_buf_puts(&b, "format=");
+    pki_buf_puts(&b, value);
+    return pki_buf_cstr(&b);
 }
 
 static void wrap_html(const pki_request *req, pki_response *resp, const pki_route *route,

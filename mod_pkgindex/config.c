@@ -15,6 +15,7 @@
 #include <mod_dbd.h>
 
 #include "config.h"
+#include "errlog.h"
 #include "store.h"
 
 APLOG_USE_MODULE(pkgindex);
@@ -62,6 +63,8 @@ void *pki_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->prefixes = apr_array_append(pool, add->prefixes, base->prefixes);
     conf->prepared = add->prepared;
     conf->cache_size = add->cache_size != -1 ? add->cache_size : base->cache_size;
+    conf->dbd_params = add->dbd_params ? add->dbd_params : base->dbd_params;
+    conf->acquire_failed = 0;
     return conf;
 }
 
@@ -79,7 +82,8 @@ apr_status_t pki_config_init(apr_pool_t *pconf, server_rec *s)
     apr_status_t rv = pki_tz_load(&tz, pconf, PKI_DEFAULT_TIMEZONE, NULL, &err);
 
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "PkgIndex: default time zone: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     APLOGNO(19002) "PkgIndex: default time zone: %s", err);
         return rv;
     }
     default_tz = tz;
@@ -212,6 +216,16 @@ static const char *set_max_limit(cmd_parms *cmd, void *dirconf, const char *arg)
     return parse_count(cmd, arg, 0, &((pki_dir_conf *)dirconf)->max_limit);
 }
 
+/* mod_dbd's own directive, seen here too so that the error log can name the database:
+ * DECLINE_CMD leaves it to mod_dbd, which httpd then calls as usual. */
+static const char *set_dbd_params(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    pki_server_conf *sconf = ap_get_module_config(cmd->server->module_config, &pkgindex_module);
+
+    sconf->dbd_params = pki_redact_params(cmd->pool, arg);
+    return DECLINE_CMD;
+}
+
 const command_rec pki_directives[] = {
     AP_INIT_FLAG("PkgIndex", set_enabled, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to serve the package index API at this location (default /api/v4/)"),
@@ -225,5 +239,7 @@ const command_rec pki_directives[] = {
                   "Largest ?limit= a list honours (default 1000, 0 for no maximum)"),
     AP_INIT_TAKE1("PkgIndexCacheSize", set_cache_size, NULL, RSRC_CONF,
                   "Memory for rendered responses, per httpd process (default 64M, 0 for none)"),
+    AP_INIT_TAKE1("DBDParams", set_dbd_params, NULL, RSRC_CONF,
+                  "mod_dbd's database parameters (read by mod_pkgindex for its error log)"),
     {NULL},
 };

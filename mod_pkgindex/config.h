@@ -31,6 +31,9 @@ typedef struct pki_server_conf {
     apr_array_header_t *prefixes; /* const char *, each ending in '/' */
     int prepared;                 /* the SQL statements are registered with mod_dbd */
     apr_int64_t cache_size;       /* PkgIndexCacheSize (main server), -1: unset */
+    const char *dbd_params;       /* mod_dbd's DBDParams without passwords, or NULL */
+    /* when mod_dbd last failed to give this process a connection (apr_time_t); 0: it did not */
+    volatile apr_uint64_t acquire_failed;
 } pki_server_conf;
 
 extern module AP_MODULE_DECLARE_DATA pkgindex_module;

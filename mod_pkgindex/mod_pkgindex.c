@@ -6,9 +6,11 @@
  * give every response under it the API's Allow and Vary, describe the request to the core
  * (api.c), and send what it answers as one brigade. */
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
@@ -28,6 +30,7 @@
 #include "api.h"
 #include "cache.h"
 #include "config.h"
+#include "errlog.h"
 
 #define HANDLER_NAME "pkgindex"
 #define ALLOW        "GET, HEAD, OPTIONS"
@@ -43,6 +46,11 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 
 /* This process's rendered responses (created in child_init; NULL when off). */
 static pki_cache *cache;
+
+/* The 503s of this process: an outage answers thousands a second, each with the same reason.
+ * The first is logged, then one line a second at most, with the count of those left out. */
+#define UNAVAILABLE_LOG_INTERVAL apr_time_from_sec(1)
+static pki_throttle unavailable_log;
 
 /* The request's claim; one with a NULL prefix records a URI PkgIndex Off left alone. */
 static pki_claim *claim_of(request_rec *r)
@@ -199,14 +207,33 @@ static int header_parser(request_rec *r)
     return DECLINED;
 }
 
+/* While mod_dbd cannot open a connection (the database is missing or unreadable), each try
+ * costs a failed open and two lines in the error log: a process then tries once a second at
+ * most, and answers 503 (Retry-After: 1) in between. */
+#define ACQUIRE_RETRY_INTERVAL apr_time_from_sec(1)
+
 static pki_db *acquire(void *ctx)
 {
     request_rec *r = ctx;
-    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    apr_uint64_t failed = apr_atomic_read64(&sconf->acquire_failed);
+    ap_dbd_t *dbd;
     pki_db *db;
 
-    if (!dbd) {
+    if (failed) {
+        apr_time_t now = apr_time_now(), since = now - (apr_time_t)failed;
+        /* once the second is over, the thread that moves the time on tries */
+        if ((since < ACQUIRE_RETRY_INTERVAL && since > -ACQUIRE_RETRY_INTERVAL) ||
+            apr_atomic_cas64(&sconf->acquire_failed, (apr_uint64_t)now, failed) != failed) {
+            return NULL;
+        }
+    }
+    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+        apr_atomic_set64(&sconf->acquire_failed, (apr_uint64_t)apr_time_now());
         return NULL;
+    }
+    if (failed) {
+        apr_atomic_set64(&sconf->acquire_failed, 0);
     }
     db = apr_palloc(r->pool, sizeof(*db));
     db->driver = dbd->driver;
@@ -237,6 +264,54 @@ static const char *base_url(request_rec *r, const pki_dir_conf *conf)
         return apr_pstrcat(r->pool, scheme, "://", ap_get_server_name_for_url(r), NULL);
     }
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
+}
+
+/* Logs why the database failed, unless a line went out less than a second ago. */
+static void log_unavailable(request_rec *r, const char *why)
+{
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    const char *db = sconf->dbd_params ? sconf->dbd_params : "DBDParams unknown";
+    apr_uint32_t more;
+    apr_time_t since;
+
+    if (!pki_throttle_hit(&unavailable_log, apr_time_now(), UNAVAILABLE_LOG_INTERVAL, &more,
+                          &since)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(19001) "PkgIndex: database unavailable (%s): %s%s", db, why,
+                  more ? apr_psprintf(r->pool, " (%u more 503s in the last %" APR_TIME_T_FMT "s)",
+                                      more, apr_time_sec(since))
+                       : "");
+}
+
+/* mod_deflate (DeflateAlterETag AddSuffix, its default) sends the tag "T" of a response it
+ * compresses as "T-gzip", and leaves If-None-Match and If-Match as they come: a client sending
+ * "T-gzip" back would never get a 304 (httpd bug 45023). The suffixed tag names the same body
+ * here, so it is read as ETAG. Returns it when If-None-Match had it (the tag of a 304), else
+ * NULL. */
+#define DEFLATE_ETAG_SUFFIX "-gzip"
+
+static const char *accept_deflate_etag(request_rec *r, const char *etag)
+{
+    const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+    const char *im = apr_table_get(r->headers_in, "If-Match");
+    apr_size_t n = strlen(etag);
+    const char *gzip;
+
+    if (!inm && !im) {
+        return NULL;
+    }
+    assert(n >= 2 && etag[0] == '"' && etag[n - 1] == '"');
+    gzip = apr_psprintf(r->pool, "%.*s" DEFLATE_ETAG_SUFFIX "\"", (int)(n - 1), etag);
+    if (im && ap_find_etag_strong(r->pool, im, gzip)) {
+        apr_table_setn(r->headers_in, "If-Match", etag);
+    }
+    if (inm && ap_find_etag_weak(r->pool, inm, gzip)) {
+        apr_table_setn(r->headers_in, "If-None-Match", etag);
+        return gzip;
+    }
+    return NULL;
 }
 
 static int send_body(request_rec *r, const char *data, apr_size_t len, int with_length)
@@ -309,7 +384,7 @@ static int handler(request_rec *r)
     }
 
     if (resp.log) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PkgIndex: database unavailable: %s", resp.log);
+        log_unavailable(r, resp.log);
     }
     r->status = resp.status;
     if (resp.location) {
@@ -328,21 +403,30 @@ static int handler(request_rec *r)
     r->content_languages = NULL;
     r->content_encoding = NULL;
     if (resp.etag) {
+        const char *gzip_etag;
+
         /* conditional requests: 304 for If-None-Match, 412 for a failed If-Match */
         apr_table_setn(r->headers_out, "ETag", resp.etag);
         /* no Last-Modified: date preconditions do not apply (RFC 9110 13.1.3, 13.1.4), and
          * httpd would compare them with the current time */
         apr_table_unset(r->headers_in, "If-Modified-Since");
         apr_table_unset(r->headers_in, "If-Unmodified-Since");
+        gzip_etag = accept_deflate_etag(r, resp.etag);
         rv = ap_meets_conditions(r);
         if (rv == HTTP_NOT_MODIFIED) {
             r->status = HTTP_NOT_MODIFIED;
+            if (gzip_etag) {
+                /* mod_deflate leaves a body-less 304 alone: say what its 200 would */
+                apr_table_setn(r->headers_out, "ETag", gzip_etag);
+                apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+            }
             return send_body(r, NULL, 0, 0);
         }
         if (rv != OK) {
             pki_api_error(r->pool, rv, NULL, &resp);
             apr_table_unset(r->headers_out, "ETag");
             r->status = resp.status;
+            ap_set_content_type(r, resp.content_type); /* JSON, also for a page */
         }
     }
     return send_body(r, resp.body.data, resp.body.len, 1);
@@ -367,10 +451,12 @@ static void child_init(apr_pool_t *pool, server_rec *s)
 
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PkgIndex: SQLite already initialised");
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                     APLOGNO(19003) "PkgIndex: SQLite already initialised");
     }
     if (size > 0 && (rv = pki_cache_create(&cache, pool, (apr_size_t)size)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "PkgIndex: no response cache");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     APLOGNO(19004) "PkgIndex: no response cache");
         cache = NULL;
     }
 }

@@ -9,6 +9,7 @@
  * Pagination links: DRF parses request.build_absolute_uri(), whose query is iri_to_uri() of
  * the Latin-1 QUERY_STRING, so there raw bytes >= 0x80 are always Latin-1. */
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -595,6 +596,19 @@ const char *pki_query_page_link(apr_pool_t *pool, const pki_query *q, const char
     }
     *d = '\0';
     return out;
+}
+
+void pki_query_put_quote_plus(pki_buf *b, const char *value)
+{
+    apr_size_t n = strlen(value), len = quoted_len(value, n);
+    char *end;
+
+    if (b->len + len > b->cap) {
+        pki_buf_grow(b, len);
+    }
+    end = quote_plus(b->data + b->len, value, n);
+    assert(end == b->data + b->len + len);
+    b->len += len;
 }
 
 /* B in decimal into BUF (room for 21 bytes); returns the number of digits. */

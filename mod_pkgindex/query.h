@@ -9,6 +9,8 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "buf.h"
+
 /* Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: more parameters than this is a 400. */
 #define PKI_QUERY_MAX_FIELDS 1000
 
@@ -53,6 +55,9 @@ const char *pki_query_page_link(apr_pool_t *pool, const pki_query *q, const char
 
 /* VALUE encoded as Python's urllib.parse.quote_plus does (VALUE itself when nothing changes). */
 const char *pki_query_quote_plus(apr_pool_t *pool, const char *value);
+
+/* Appends VALUE (up to its first NUL) to B, encoded as quote_plus does. */
+void pki_query_put_quote_plus(pki_buf *b, const char *value);
 
 /* Decimal arithmetic on non-negative integers in text, for offsets beyond 64 bits:
  * A - B (callers ensure A > B). */

@@ -185,3 +185,15 @@ def test_search_page_has_a_search_box(real_server):
     resp = real_server.request("GET", "/api/v4/search/?format=api&q=%22%3E%3Cscript%3Ex")
     assert '<script>x' not in resp.body.decode() and 'value="&quot;&gt;&lt;script&gt;x"' in resp.body.decode()
     assert b'class="search"' not in real_server.request("GET", "/api/v4/?format=api").body
+
+
+def test_json_link_of_a_long_query(conformance_server):
+    """900 parameters (as many as a request line holds): the page's json link keeps them in
+    order, duplicates and all, re-encoded, with ?format= replaced by format=json at the end."""
+    sent = [f"k{i % 10}={i}" if i % 9 else f"k{i % 10}=%2f{i}" for i in range(900)]
+    path = "/api/v4/categories/?" + "&".join(sent[:300] + ["format=api"] + sent[300:])
+    assert len(path) < 8000  # under httpd's LimitRequestLine
+    resp = conformance_server.request("GET", path)
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    want = "/api/v4/categories/?" + "&".join(s.replace("%2f", "%2F") for s in sent) + "&format=json"
+    assert Page(resp.body.decode()).nav.count(want) == 1

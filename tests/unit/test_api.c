@@ -9,6 +9,7 @@
 #include "unit.h"
 
 #include "api.h"
+#include "query.h"
 #include "tz.h"
 
 #include "testdb.h"
@@ -70,16 +71,16 @@ typedef struct answer {
     const char *body;
 } answer;
 
-/* One request: METHOD PREFIX PATH[?ARGS] with ACCEPT (NULL: no header). */
-static answer call(fixture *f, const char *method, const char *path, const char *args,
-                   const char *accept)
+/* One request in POOL: METHOD PREFIX PATH[?ARGS] with ACCEPT (NULL: no header). */
+static answer call_in(fixture *f, apr_pool_t *pool, const char *method, const char *path,
+                      const char *args, const char *accept)
 {
     pki_request req;
     pki_response resp;
     answer a;
 
     memset(&req, 0, sizeof(req));
-    req.pool = f->t->pool;
+    req.pool = pool;
     req.method = method;
     req.prefix = PREFIX;
     req.path = path;
@@ -97,6 +98,12 @@ static answer call(fixture *f, const char *method, const char *path, const char 
     a.retry_after = resp.retry_after;
     a.body = pki_buf_cstr(&resp.body);
     return a;
+}
+
+static answer call(fixture *f, const char *method, const char *path, const char *args,
+                   const char *accept)
+{
+    return call_in(f, f->t->pool, method, path, args, accept);
 }
 
 static answer get(fixture *f, const char *path, const char *args)
@@ -507,6 +514,118 @@ static void test_too_many_params(void **state)
     assert_int_equal(get(f, "packages/", args).status, 200);
 }
 
+/* The href of a browsable page's "json" link, its &amp; read back as & (quote_plus leaves no
+ * other character HTML escapes). */
+static const char *json_link(apr_pool_t *pool, const char *html)
+{
+    static const char start[] = "<a class=\"format\" href=\"";
+    const char *s = strstr(html, start), *e;
+    pki_buf b;
+
+    assert_non_null(s);
+    s += sizeof(start) - 1;
+    e = strchr(s, '"');
+    assert_non_null(e);
+    pki_buf_init(&b, pool, e - s + 1);
+    while (s < e) {
+        if (strncmp(s, "&amp;", 5) == 0) {
+            pki_buf_putc(&b, '&');
+            s += 5;
+        } else {
+            pki_buf_putc(&b, *s++);
+        }
+    }
+    return pki_buf_cstr(&b);
+}
+
+/* The page's json link: the query with every ?format= dropped and format=json at the end,
+ * the other parameters in order, duplicates kept, each re-encoded by quote_plus. */
+static void test_format_link(void **state)
+{
+    fixture *f = *state;
+    apr_pool_t *p = f->t->pool;
+    static const struct {
+        const char *path, *args, *link;
+    } cases[] = {
+        {"", "format=api", PREFIX "?format=json"},
+        {"", "&&format=api&", PREFIX "?format=json"},
+        {"", "b=2&format=yaml&a=1&a=3&x+y=%C3%A9%26&flag&e=&format=api",
+         PREFIX "?b=2&a=1&a=3&x+y=%C3%A9%26&flag=&e=&format=json"},
+        {"", "=&a%20b=c~d.e*f/g&format=api", PREFIX "?=&a+b=c~d.e%2Af%2Fg&format=json"},
+        {"packages/", "format=api&limit=2&format=api", PREFIX "packages/?limit=2&format=json"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        answer a = get(f, cases[i].path, cases[i].args);
+        assert_int_equal(a.status, 200);
+        assert_string_equal(json_link(p, a.body), cases[i].link);
+    }
+}
+
+/* The process's private data mappings in bytes (Linux's VmData): a pool with its own
+ * allocator takes every block it holds from the system (with mmap in Debian's APR, from the
+ * heap otherwise), so its growth over a request is the request's memory. */
+static size_t data_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "VmData: %zu kB", &kb) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    assert_true(kb > 0);
+    return kb * 1024;
+}
+
+/* PKI_QUERY_MAX_FIELDS parameters: the link is exact, and the request's memory stays within a
+ * small multiple of the query's size (rebuilding the link per parameter took the square). */
+static void test_format_link_many_params(void **state)
+{
+    enum { MEMORY_PER_QUERY_BYTE = 32 };
+    fixture *f = *state;
+    apr_pool_t *p = f->t->pool, *pool;
+    apr_allocator_t *allocator;
+    pki_buf args, link;
+    size_t before, used;
+    answer a;
+    int i;
+
+    pki_buf_init(&args, p, 65536);
+    pki_buf_init(&link, p, 65536);
+    pki_buf_puts(&link, PREFIX "?");
+    for (i = 0; i < PKI_QUERY_MAX_FIELDS; i++) {
+        if (i % 100 == 37 || i == PKI_QUERY_MAX_FIELDS - 1) {
+            /* dropped wherever it is; the last one is the browsable page's */
+            pki_buf_puts(&args, i % 200 == 37 ? "format=yaml&" : "format=api&");
+            continue;
+        }
+        /* keys repeat; values decode to a space and a slash, encoded back as + and %2F */
+        pki_buf_printf(&args, "key-%d=value+%04d+of+a+long+query%%2f&", i % 7, i);
+        pki_buf_printf(&link, "key-%d=value+%04d+of+a+long+query%%2F&", i % 7, i);
+    }
+    args.len--; /* the last '&' */
+    pki_buf_puts(&link, "format=json");
+
+    assert_int_equal(apr_allocator_create(&allocator), APR_SUCCESS);
+    assert_int_equal(apr_pool_create_ex(&pool, NULL, NULL, allocator), APR_SUCCESS);
+    apr_allocator_owner_set(allocator, pool);
+    before = data_bytes();
+    a = call_in(f, pool, "GET", "", pki_buf_cstr(&args), NULL);
+    used = data_bytes() - before;
+    assert_int_equal(a.status, 200);
+    assert_string_equal(json_link(p, a.body), pki_buf_cstr(&link));
+    if (used > MEMORY_PER_QUERY_BYTE * args.len) {
+        fail_msg("%zu bytes for a query of %zu", used, (size_t)args.len);
+    }
+    apr_pool_destroy(pool);
+}
+
 /* --- lists --- */
 
 static void test_lists(void **state)
@@ -668,6 +787,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_link_many_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pagination_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_settings, setup, teardown),
