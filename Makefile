@@ -24,7 +24,8 @@ HEADERS   := $(wildcard mod_pkgindex/*.h)
 PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
-.PHONY: all build deps deps-test run test unit integration format format-check install bench clean
+.PHONY: all build deps deps-test run test unit integration format format-check install uninstall \
+        bench soak clean
 
 all: build
 build: $(B)/mod_pkgindex.so bin/pkgindex-import
@@ -90,6 +91,13 @@ bench:
 	bench/run-bench --cache-size 0
 	bench/callgrind-request id slug list deep grid root 304
 	bench/search-bench
+
+# Not part of `make test` either: a million mixed requests with the response cache on, then
+# off, watching the httpd children's memory (SOAK_ARGS, e.g. --requests 100000).
+soak:
+	@scripts/install-deps bench
+	$(MAKE) build
+	bench/soak $(SOAK_ARGS)
 
 format:
 	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
