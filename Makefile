@@ -24,7 +24,8 @@ HEADERS   := $(wildcard mod_pkgindex/*.h)
 PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
-.PHONY: all build deps deps-test run test unit integration format format-check install bench clean
+.PHONY: all build deps deps-test run test unit integration format format-check install uninstall \
+        bench soak clean
 
 all: build
 build: $(B)/mod_pkgindex.so bin/pkgindex-import
@@ -91,6 +92,13 @@ bench:
 	bench/callgrind-request id slug list deep grid root 304
 	bench/search-bench
 
+# Not part of `make test` either: a million mixed requests with the response cache on, then
+# off, watching the httpd children's memory (SOAK_ARGS, e.g. --requests 100000).
+soak:
+	@scripts/install-deps bench
+	$(MAKE) build
+	bench/soak $(SOAK_ARGS)
+
 format:
 	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
 
@@ -98,13 +106,32 @@ format-check:
 	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
 
 # Into an existing Debian Apache: then `a2enmod pkgindex` and edit
-# /etc/apache2/mods-available/pkgindex.conf (kept if it exists).
+# /etc/apache2/mods-available/pkgindex.conf (kept if it exists). DESTDIR stages the files.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MODDIR  := /usr/lib/apache2/modules
+MODSDIR := /etc/apache2/mods-available
+
 install: deps
 	$(MAKE) build
-	install -D -m 644 $(B)/mod_pkgindex.so $(DESTDIR)/usr/lib/apache2/modules/mod_pkgindex.so
-	install -D -m 644 conf/pkgindex.load $(DESTDIR)/etc/apache2/mods-available/pkgindex.load
-	test -e $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf || \
-	    install -D -m 644 conf/pkgindex.conf $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf
+	install -D -m 644 $(B)/mod_pkgindex.so $(DESTDIR)$(MODDIR)/mod_pkgindex.so
+	install -D -m 644 conf/pkgindex.load $(DESTDIR)$(MODSDIR)/pkgindex.load
+	install -D -m 755 bin/pkgindex-import $(DESTDIR)$(BINDIR)/pkgindex-import
+	test -e $(DESTDIR)$(MODSDIR)/pkgindex.conf || \
+	    install -D -m 644 conf/pkgindex.conf $(DESTDIR)$(MODSDIR)/pkgindex.conf
+
+# What install put there; pkgindex.conf only while it is still the shipped one (an edited one
+# stays). An enabled module would leave Apache unable to start: disable it first.
+uninstall:
+	@if [ -e $(DESTDIR)/etc/apache2/mods-enabled/pkgindex.load ] || \
+	    [ -L $(DESTDIR)/etc/apache2/mods-enabled/pkgindex.load ]; then \
+	    echo "uninstall: pkgindex is enabled: run 'a2dismod pkgindex' first" >&2; exit 1; fi
+	rm -f $(DESTDIR)$(MODDIR)/mod_pkgindex.so $(DESTDIR)$(MODSDIR)/pkgindex.load \
+	    $(DESTDIR)$(BINDIR)/pkgindex-import
+	@if cmp -s conf/pkgindex.conf $(DESTDIR)$(MODSDIR)/pkgindex.conf; then \
+	    rm -f $(DESTDIR)$(MODSDIR)/pkgindex.conf; \
+	elif [ -e $(DESTDIR)$(MODSDIR)/pkgindex.conf ]; then \
+	    echo "uninstall: kept $(DESTDIR)$(MODSDIR)/pkgindex.conf (differs from conf/pkgindex.conf)"; fi
 
 clean:
 	rm -rf $(B) bin/pkgindex-import

@@ -266,8 +266,10 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
         if (pki_cache_get(req->cache, req->pool, key, generation, &body, &len, &resp->etag)) {
             resp->body.data = (char *)body;
             resp->body.len = resp->body.cap = len;
+            resp->cache = "hit";
             return;
         }
+        resp->cache = "miss";
     }
     if (pki_store_read_begin(db, req->pool) != APR_SUCCESS ||
         (key && pki_store_generation(db, req->pool, &generation) != APR_SUCCESS)) {

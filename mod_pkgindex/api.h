@@ -46,6 +46,7 @@ typedef struct pki_response {
     int retry_after;          /* seconds, for 503; 0: none */
     const char *log;          /* what went wrong, for the error log; NULL: nothing */
     const char *etag;         /* a strong ETag of a 200's body, or NULL */
+    const char *cache;        /* "hit" or "miss" when the response cache was asked, else NULL */
     /* for the browsable page: a list's links and position (html set before rendering) */
     int html;
     const char *next, *previous;

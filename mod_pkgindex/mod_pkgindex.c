@@ -34,6 +34,7 @@
 
 #define HANDLER_NAME "pkgindex"
 #define ALLOW        "GET, HEAD, OPTIONS"
+#define CACHE_NOTE   "pkgindex-cache"
 
 /* The prefix a request was claimed for, kept in r->request_config. */
 typedef struct pki_claim {
@@ -383,6 +384,10 @@ static int handler(request_rec *r)
         pki_api_handle(&req, &resp);
     }
 
+    if (resp.cache) {
+        /* for the access log: LogFormat "... %{pkgindex-cache}n" */
+        apr_table_setn(r->notes, CACHE_NOTE, resp.cache);
+    }
     if (resp.log) {
         log_unavailable(r, resp.log);
     }

@@ -443,24 +443,62 @@ static void test_broken_database(void **state)
     assert_null(c);
 }
 
-/* BUG: store.c select_rows re-prepares at most one statement per second per connection
- * (may_reprepare). Any schema change to the SQLite file (CREATE INDEX, VACUUM, a migration),
- * even one unrelated to the API, invalidates every prepared statement of every pooled
- * connection ("database schema has changed"), so the first request re-prepares one statement
- * and each further statement fails: a package detail (2 statements) or a list page (3) is a
- * 503 until, a second per statement later, all have been re-prepared. */
-static void test_bug_schema_change_recovers(void **state)
+/* A schema change by another connection (CREATE INDEX, VACUUM, a migration), even one
+ * unrelated to the API, expires the statements a connection prepared through apr_dbd: their
+ * next run fails ("database schema has changed"). The apr_dbd path (pgsql; sqlite3 writes)
+ * prepares them again and retries (prepared_again in store.c). The statements must have been
+ * prepared and run before the change, and the change made elsewhere, for them to be stale. */
+static void schema_changed_elsewhere(testdb *t)
 {
-    testdb *t = *state;
-    pki_package *p = NULL;
-
     testdb_exec(t, "CREATE INDEX unrelated_index ON package_package (title);");
     t->db.error = NULL;
-    assert_int_equal(pki_store_package(&t->db, t->pool, route(t->pool, "packages/1/"), &p),
-                     APR_SUCCESS);
-    assert_non_null(p);
-    ids_equal(&p->grids, 2, 4, 1);
+}
+
+static void test_schema_change_reads(void **state)
+{
+    testdb *t = *state;
+
+    t->db.native = -1; /* through apr_dbd's prepared statements, as on pgsql */
+    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
     assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
+    schema_changed_elsewhere(t);
+    /* a detail (2 statements) and a list page (3): one re-preparation serves them all */
+    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
+    assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
+    assert_int_equal(grid(t, "grids/1/")->packages.count, 6);
+}
+
+static void test_schema_change_writes(void **state)
+{
+    testdb *t = *state;
+    pki_category c = {.id = 1,
+                      .title = "Renamed",
+                      .slug = "apps",
+                      .description = "",
+                      .title_plural = "Apps",
+                      .created = utc("2010-08-15T02:47:52Z"),
+                      .modified = utc("2026-01-01T00:00:00Z")};
+
+    /* writes always go through apr_dbd, on sqlite3 too (the importer's) */
+    assert_int_equal(pki_store_put_category(&t->db, t->pool, &c), APR_SUCCESS);
+    schema_changed_elsewhere(t);
+    c.title = "Renamed again";
+    assert_int_equal(pki_store_put_category(&t->db, t->pool, &c), APR_SUCCESS);
+    assert_string_equal(category(t, "categories/1/")->title, "Renamed again");
+}
+
+/* sqlite3 reads use SQLite's own statements (sqlite3_prepare_v3), which SQLite prepares again
+ * by itself: the same change costs no retry there. */
+static void test_schema_change_native_reads(void **state)
+{
+    testdb *t = *state;
+
+    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
+    assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
+    schema_changed_elsewhere(t);
+    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
+    assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
+    assert_true(t->db.native >= 0 && pki_store_sqlite(&t->db) != NULL);
 }
 
 static void test_check(void **state)
@@ -493,7 +531,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reprepare, testdb_setup, testdb_teardown),
         cmocka_unit_test(test_labels),
         cmocka_unit_test_setup_teardown(test_broken_database, testdb_setup, testdb_teardown),
-        cmocka_unit_test_setup_teardown(test_bug_schema_change_recovers, testdb_setup,
+        cmocka_unit_test_setup_teardown(test_schema_change_reads, testdb_setup, testdb_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_change_writes, testdb_setup, testdb_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_change_native_reads, testdb_setup,
                                         testdb_teardown),
         cmocka_unit_test_setup_teardown(test_check, testdb_setup, testdb_teardown),
     };
