@@ -11,6 +11,7 @@ import atexit
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,6 +79,20 @@ def make_db(path, *jsonl):
     if res.returncode != 0:
         raise RuntimeError(f"pkgindex-import failed ({res.returncode}):\n{res.stdout}")
     return path
+
+
+def serving(inputs, conf, prefix, module):
+    """A server on a new database made from INPUTS (JSONL files), with CONF: a generator for
+    fixtures (`yield from helpers.serving(...)`), which stops it and removes its files after."""
+    workdir = make_www_tmpdir(prefix)
+    os.mkdir(os.path.join(workdir, "db"), 0o755)
+    db = make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *inputs)
+    srv = Server(db, conf, workdir=workdir, module=module).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class Headers:

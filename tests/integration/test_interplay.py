@@ -3,8 +3,6 @@
 PkgIndex Off in an inner location."""
 
 import json
-import os
-import shutil
 
 import pytest
 
@@ -46,13 +44,7 @@ Redirect 301 /api/v4/moved https://example.org/moved
 
 @pytest.fixture(scope="module")
 def server(module_so, conformance_inputs):
-    workdir = helpers.make_www_tmpdir("pkgindex-interplay-")
-    os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *conformance_inputs)
-    srv = helpers.Server(db, CONF, workdir=workdir, module=module_so).start()
-    yield srv
-    srv.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-interplay-", module_so)
 
 
 def test_location_access_rules_apply(server):

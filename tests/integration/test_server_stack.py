@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import select
-import shutil
 import socket
 import time
 
@@ -44,13 +43,7 @@ SLOW_CLIENTS = 40
 
 @pytest.fixture(scope="module")
 def server(module_so, conformance_inputs):
-    workdir = helpers.make_www_tmpdir("pkgindex-stack-")
-    os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *conformance_inputs)
-    srv = helpers.Server(db, CONF, workdir=workdir, module=module_so).start()
-    yield srv
-    srv.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-stack-", module_so)
 
 
 def test_generated_config_has_debians_request_timeouts(server):
