@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -44,24 +45,42 @@ typedef struct importer {
     apr_int64_t now;
 } importer;
 
+static void vsay(importer *im, int always, const char *fmt, va_list ap)
+{
+    if (!im->o->say) {
+        return;
+    }
+    if (!always && ++im->messages > MAX_MESSAGES) {
+        if (im->messages == MAX_MESSAGES + 1) {
+            im->o->say(im->o->ctx, apr_psprintf(im->rpool, "%s: more errors not shown", im->name));
+        }
+        return;
+    }
+    im->o->say(im->o->ctx, apr_pvsprintf(im->rpool, fmt, ap));
+}
+
+/* A record's complaint: after MAX_MESSAGES of them, only counted. */
 static void say(importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void say(importer *im, const char *fmt, ...)
 {
     va_list ap;
-    char *msg;
 
-    if (!im->o->say || ++im->messages > MAX_MESSAGES + 1) {
-        return;
-    }
-    if (im->messages == MAX_MESSAGES + 1) {
-        im->o->say(im->o->ctx, apr_psprintf(im->rpool, "%s: more errors not shown", im->name));
-        return;
-    }
     va_start(ap, fmt);
-    msg = apr_pvsprintf(im->rpool, fmt, ap);
+    vsay(im, 0, fmt, ap);
     va_end(ap);
-    im->o->say(im->o->ctx, msg);
+}
+
+/* Why the whole file is refused: always said, however many complaints came before. */
+static void say_always(importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say_always(importer *im, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsay(im, 1, fmt, ap);
+    va_end(ap);
 }
 
 static const char *kind_name(pki_resource kind)
@@ -81,11 +100,14 @@ static const char *kind_name(pki_resource kind)
 static void refuse_record(importer *im, long line, apr_int64_t record, pki_resource kind,
                           apr_int64_t id, const char *field, const char *message)
 {
+    const char *what =
+        kind == PKI_RES_ROOT ? ""
+        : id > 0 ? apr_psprintf(im->rpool, " (%s %" APR_INT64_T_FMT ")", kind_name(kind), id)
+                 : apr_psprintf(im->rpool, " (%s)", kind_name(kind));
+
     im->invalid++;
-    say(im, "%s:%ld: record %" APR_INT64_T_FMT " (%s%s%s): %s%s%s", im->name, line, record,
-        kind_name(kind), id > 0 ? " " : "",
-        id > 0 ? apr_psprintf(im->rpool, "%" APR_INT64_T_FMT, id) : "", field ? field : "",
-        field && *field ? ": " : "", message);
+    say(im, "%s:%ld: record %" APR_INT64_T_FMT "%s: %s%s%s", im->name, line, record, what,
+        field ? field : "", field && *field ? ": " : "", message);
 }
 
 static void refuse(importer *im, long line, pki_resource kind, apr_int64_t id, const char *field,
@@ -119,18 +141,30 @@ static void db_failed(importer *im, long line)
 
     im->fatal = 1;
     if (line > 0) {
-        say(im, "%s:%ld: record %" APR_INT64_T_FMT ": %s; nothing was imported from this file (%s)",
+        say_always(
+            im, "%s:%ld: record %" APR_INT64_T_FMT ": %s; nothing was imported from this file (%s)",
             im->name, line, im->records, advice, why);
     } else {
-        say(im, "%s: %s; nothing was imported from this file (%s)", im->name, advice, why);
+        say_always(im, "%s: %s; nothing was imported from this file (%s)", im->name, advice, why);
     }
 }
 
-/* Notes that the input holds object ID of KIND (for --prune: the objects to keep). */
-static void saw(importer *im, pki_resource kind, apr_int64_t id)
+/* For --prune: object ID of KIND is to be kept (the input holds it, or an object the input
+ * holds links to it). RECORD: the input holds it as a record, so the input speaks for KIND. */
+static void keep(importer *im, pki_resource kind, apr_int64_t id, int record)
 {
     if (im->o->seen) {
         *(apr_int64_t *)apr_array_push(im->o->seen->ids[kind]) = id;
+        im->o->seen->records[kind] += record;
+    }
+}
+
+static void keep_all(importer *im, pki_resource kind, const pki_ids *ids)
+{
+    int i;
+
+    for (i = 0; i < ids->count; i++) {
+        keep(im, kind, ids->ids[i], 0);
     }
 }
 
@@ -202,7 +236,8 @@ typedef struct reader {
     batch slots[2];
     apr_thread_mutex_t *mu;
     apr_thread_cond_t *cv;
-    int abort; /* the writer gave up: stop reading */
+    apr_pool_t *pool;            /* the reader thread's own (APR pools are not shared) */
+    volatile apr_uint32_t abort; /* the writer gave up: stop reading */
 } reader;
 
 static item *add_item(batch *b, long line, apr_int64_t record)
@@ -291,11 +326,23 @@ static void read_text(reader *rd, batch *b, const pki_scan_pos *at)
         err = json_tokener_get_error(rd->tok);
         end = rd->rec.len;
     }
-    if (!obj || err != json_tokener_success || end < rd->rec.len) {
+    if (err != json_tokener_success || end < rd->rec.len) {
         syntax_item(rd, b, at, end,
                     err != json_tokener_success ? json_tokener_error_desc(err)
                                                 : "unexpected data after the value");
         json_object_put(obj);
+        return;
+    }
+    /* json-c lets encoded surrogates, overlong forms and code points past U+10FFFF through */
+    if ((lone = pki_utf8_invalid_at(rd->rec.data, rd->rec.len)) >= 0) {
+        syntax_item(rd, b, at, (apr_size_t)lone, "invalid UTF-8");
+        json_object_put(obj);
+        return;
+    }
+    if (!obj) {
+        /* null */
+        item_error(add_item(b, at->line, ++rd->records), b->pool,
+                   "unknown shape: expected a JSON object");
         return;
     }
     /* json-c reads a lone surrogate as U+FFFD: refused, as the text is not what was sent */
@@ -333,7 +380,7 @@ static void fill(reader *rd, batch *b)
     apr_pool_clear(b->pool);
     b->items = apr_array_make(b->pool, BATCH, sizeof(item));
     b->last = 0;
-    while (b->items->nelts < BATCH) {
+    while (b->items->nelts < BATCH && !apr_atomic_read32(&rd->abort)) {
         r = pki_scan_next(rd->sc, &rd->rec, &at, &why);
         if (r == PKI_SCAN_DONE) {
             b->last = 1;
@@ -365,7 +412,7 @@ static void *APR_THREAD_FUNC read_input(apr_thread_t *thread, void *data)
         while (b->full) {
             apr_thread_cond_wait(rd->cv, rd->mu);
         }
-        stop = rd->abort;
+        stop = apr_atomic_read32(&rd->abort);
         apr_thread_mutex_unlock(rd->mu);
         if (stop) {
             apr_pool_clear(b->pool);
@@ -387,6 +434,102 @@ static void *APR_THREAD_FUNC read_input(apr_thread_t *thread, void *data)
 
 /* --- The writer --- */
 
+static int in_ids(const pki_import_ids *ids, pki_resource res, apr_int64_t id);
+static int comes_later(const importer *im, pki_resource res, apr_int64_t id);
+static const char *link_text(importer *im, pki_resource res, apr_int64_t id);
+
+/* With --skip-invalid, a record whose links lead nowhere is refused before it is written (the
+ * rest of the file commits, so it must not be in it). A link may name an object of the
+ * database, of this file (when it could be read ahead) or of a later file. 1: refused. */
+static int dangles(importer *im, const item *it, pki_resource res, const char *field,
+                   const pki_ids *links)
+{
+    int i, missing = 0;
+
+    for (i = 0; i < links->count; i++) {
+        apr_int64_t id = links->ids[i];
+        int exists = in_ids(im->o->here, res, id) || comes_later(im, res, id);
+        if (!exists && pki_store_exists(im->db, im->rpool, res, id, &exists) != APR_SUCCESS) {
+            db_failed(im, it->line);
+            return 1;
+        }
+        if (!exists) {
+            refuse(im, it->line, it->kind, it->id, field,
+                   apr_pstrcat(im->rpool, "Invalid hyperlink - Object does not exist: ",
+                               link_text(im, res, id), NULL));
+            im->invalid -= missing++ > 0; /* one record, however many links */
+        }
+    }
+    return missing > 0;
+}
+
+static int links_dangle(importer *im, const item *it)
+{
+    if (!im->o->skip_invalid || im->o->create_missing) {
+        return 0; /* refused with the file, or made as placeholders, after the last record */
+    }
+    if (it->kind == PKI_RES_PACKAGES) {
+        pki_ids category = {&it->u.p.category_id, 1};
+        return dangles(im, it, PKI_RES_CATEGORIES, "category", &category) ||
+               dangles(im, it, PKI_RES_GRIDS, "grids", &it->u.p.grids);
+    }
+    if (it->kind == PKI_RES_GRIDS) {
+        return dangles(im, it, PKI_RES_PACKAGES, "packages", &it->u.g.packages);
+    }
+    return 0;
+}
+
+/* With --prune, a slug that moved upstream from a deleted object to another: the deleted one,
+ * which the prune would remove after the import, goes first, or the run could never finish
+ * (the slug's owner is refused, and nothing is pruned after a refused record). Only when
+ * every file of the run could be read ahead: an owner the input holds is not deleted. */
+static void slug_moved(importer *im, const item *it, const char *slug)
+{
+    apr_int64_t owner;
+    int i, known = im->o->here && im->o->here->complete;
+
+    if (!im->o->seen || !known) {
+        return;
+    }
+    for (i = 0; i < im->o->nlater; i++) {
+        known &= im->o->later[i].complete;
+    }
+    if (!known) {
+        return;
+    }
+    if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
+        db_failed(im, it->line);
+        return;
+    }
+    if (!owner || owner == it->id || in_ids(im->o->here, it->kind, owner) ||
+        comes_later(im, it->kind, owner)) {
+        return;
+    }
+    if (pki_store_delete(im->db, im->rpool, it->kind, owner) != APR_SUCCESS) {
+        db_failed(im, it->line);
+        return;
+    }
+    say_always(im,
+               "%s:%ld: --prune: %s %" APR_INT64_T_FMT " deleted first: its slug \"%s\" now "
+               "belongs to %s %" APR_INT64_T_FMT,
+               im->name, it->line, kind_name(it->kind), owner, slug, kind_name(it->kind), it->id);
+}
+
+/* A record written: it, and what it links to, are kept. */
+static void saw(importer *im, const item *it)
+{
+    if (!im->o->seen) {
+        return;
+    }
+    keep(im, it->kind, it->id, 1);
+    if (it->kind == PKI_RES_PACKAGES) {
+        keep(im, PKI_RES_CATEGORIES, it->u.p.category_id, 0);
+        keep_all(im, PKI_RES_GRIDS, &it->u.p.grids);
+    } else if (it->kind == PKI_RES_GRIDS) {
+        keep_all(im, PKI_RES_PACKAGES, &it->u.g.packages);
+    }
+}
+
 static void write_item(importer *im, const item *it)
 {
     apr_status_t rv = APR_SUCCESS;
@@ -398,7 +541,11 @@ static void write_item(importer *im, const item *it)
         /* a record that is not JSON is an invalid one; input that stops being JSON ends all */
         im->invalid += !it->fatal;
         im->fatal |= it->fatal;
-        say(im, "%s:%ld: %s", im->name, it->line, e->message);
+        if (it->fatal) {
+            say_always(im, "%s:%ld: %s", im->name, it->line, e->message);
+        } else {
+            say(im, "%s:%ld: %s", im->name, it->line, e->message);
+        }
         return;
     }
     if (it->errs && it->errs->nelts) {
@@ -410,9 +557,13 @@ static void write_item(importer *im, const item *it)
         return;
     }
 
+    if (links_dangle(im, it)) {
+        return;
+    }
     switch (it->kind) {
     case PKI_RES_PACKAGES:
-        if (slug_taken(im, it->line, it->kind, it->id, it->u.p.slug)) {
+        slug_moved(im, it, it->u.p.slug);
+        if (im->fatal || slug_taken(im, it->line, it->kind, it->id, it->u.p.slug)) {
             return;
         }
         rv = pki_store_put_package(im->db, im->rpool, &it->u.p);
@@ -420,7 +571,8 @@ static void write_item(importer *im, const item *it)
         im->counts->packages++;
         break;
     case PKI_RES_GRIDS:
-        if (slug_taken(im, it->line, it->kind, it->id, it->u.g.slug)) {
+        slug_moved(im, it, it->u.g.slug);
+        if (im->fatal || slug_taken(im, it->line, it->kind, it->id, it->u.g.slug)) {
             return;
         }
         rv = pki_store_put_grid(im->db, im->rpool, &it->u.g);
@@ -452,7 +604,7 @@ static void write_item(importer *im, const item *it)
     } else if (rv != APR_SUCCESS) {
         db_failed(im, it->line);
     } else {
-        saw(im, it->kind, it->id);
+        saw(im, it);
     }
 }
 
@@ -481,6 +633,11 @@ static int cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int in_ids(const pki_import_ids *ids, pki_resource res, apr_int64_t id)
+{
+    return ids && ids->complete && sorted_contains(ids->ids[res], id);
+}
+
 /* Whether a later file of the run holds object ID of kind RES. */
 static int comes_later(const importer *im, pki_resource res, apr_int64_t id)
 {
@@ -506,7 +663,7 @@ static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id)
     apr_int64_t category;
 
     im->counts->placeholders++;
-    saw(im, res, id); /* a mirror keeps what its objects link to */
+    keep(im, res, id, 0); /* a mirror keeps what its objects link to */
     if (res == PKI_RES_CATEGORIES) {
         pki_category c = {id, label, label, "", label, 1, im->now, im->now};
         return pki_store_put_category(im->db, im->rpool, &c);
@@ -564,7 +721,8 @@ static void reconcile_grids(importer *im)
             if (k < now.count) {
                 continue;
             }
-            if (pki_store_package_exists(im->db, im->rpool, pid, &exists) != APR_SUCCESS) {
+            if (pki_store_exists(im->db, im->rpool, PKI_RES_PACKAGES, pid, &exists) !=
+                APR_SUCCESS) {
                 db_failed(im, gl->line);
                 return;
             }
@@ -631,6 +789,12 @@ static void check_references(importer *im, pki_resource res)
                 "exist: %s (use --create-missing for a placeholder)",
                 im->name, by, res == PKI_RES_CATEGORIES ? "category" : "grids",
                 link_text(im, res, id));
+            /* kept out of what --skip-invalid commits (a link to a record that was refused) */
+            if (im->o->skip_invalid &&
+                pki_store_drop_referrers(im->db, im->rpool, res, id) != APR_SUCCESS) {
+                db_failed(im, 0);
+                return;
+            }
         } else if (placeholder(im, res, id) != APR_SUCCESS) {
             db_failed(im, 0);
             return;
@@ -693,13 +857,16 @@ apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_impo
 }
 
 /* Reads and writes in step: the reader thread fills a batch while this thread writes the
- * other, so parsing JSON and writing SQL share the machine's cores. */
-static void run_batches(importer *im, reader *rd)
+ * other, so parsing JSON and writing SQL share the machine's cores. The write lock is taken
+ * once the first batch is there (input that is slow to come does not hold it); when the file
+ * is refused, the reader is told to stop and this returns at once, so that the caller can
+ * roll back before waiting for the reader (which may be blocked on a slow pipe). */
+static void run_batches(importer *im, reader *rd, apr_dbd_transaction_t **trans)
 {
     int i = 0, last = 0, k;
     apr_int64_t reported = 0;
 
-    while (!last) {
+    while (!last && !im->fatal) {
         batch *b = &rd->slots[i];
 
         apr_thread_mutex_lock(rd->mu);
@@ -708,6 +875,10 @@ static void run_batches(importer *im, reader *rd)
         }
         apr_thread_mutex_unlock(rd->mu);
         last = b->last;
+        if (!*trans && pki_store_begin(im->db, im->pool, trans) != APR_SUCCESS) {
+            *trans = NULL;
+            db_failed(im, 0);
+        }
         for (k = 0; k < b->items->nelts && !im->fatal; k++) {
             apr_pool_clear(im->rpool);
             write_item(im, &((item *)b->items->elts)[k]);
@@ -717,7 +888,11 @@ static void run_batches(importer *im, reader *rd)
             im->o->progress(im->o->ctx, im->records);
         }
         apr_thread_mutex_lock(rd->mu);
-        rd->abort = im->fatal;
+        if (im->fatal) {
+            /* the reader stops; both batches are free, so it never waits for this thread */
+            apr_atomic_set32(&rd->abort, 1);
+            rd->slots[i ^ 1].full = 0;
+        }
         b->full = 0;
         apr_thread_cond_broadcast(rd->cv);
         apr_thread_mutex_unlock(rd->mu);
@@ -751,35 +926,37 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     rd->type = opts->type;
     rd->tok = json_tokener_new_ex(64);
     json_tokener_set_flags(rd->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    pki_buf_init(&rd->rec, pool, 16384);
+    /* everything the reader thread allocates comes from pools only it uses */
+    apr_pool_create(&rd->pool, pool);
+    pki_buf_init(&rd->rec, rd->pool, 16384);
     for (i = 0; i < 2; i++) {
         apr_pool_create(&rd->slots[i].pool, pool);
     }
     apr_thread_mutex_create(&rd->mu, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&rd->cv, pool);
 
-    if (pki_store_begin(db, pool, &trans) != APR_SUCCESS) {
-        db_failed(&im, 0);
-        json_tokener_free(rd->tok);
-        return APR_EGENERAL;
-    }
     rv = apr_thread_create(&thread, NULL, read_input, rd, pool);
     if (rv != APR_SUCCESS) {
         im.fatal = 1;
-        say(&im, "%s: cannot start the reader thread (%d)", name, rv);
+        say_always(&im, "%s: cannot start the reader thread (%d)", name, rv);
     } else {
-        run_batches(&im, rd);
+        run_batches(&im, rd, &trans);
+        if (im.fatal && trans) {
+            /* the lock goes now, not when the reader has finished a slow input */
+            pki_store_end(db, pool, trans, 0);
+            trans = NULL;
+        }
         apr_thread_join(&trv, thread);
     }
     json_tokener_free(rd->tok);
     if (pki_scan_read_error(rd->sc) != APR_SUCCESS) {
         char buf[120];
         im.fatal = 1;
-        say(&im, "%s: cannot read: %s", name,
-            apr_strerror(pki_scan_read_error(rd->sc), buf, sizeof(buf)));
+        say_always(&im, "%s: cannot read: %s", name,
+                   apr_strerror(pki_scan_read_error(rd->sc), buf, sizeof(buf)));
     } else if (!im.fatal && pki_scan_empty(rd->sc)) {
         im.fatal = 1;
-        say(&im, "%s: no records (an empty file?)", name);
+        say_always(&im, "%s: no records (an empty file?)", name);
     }
     if (!im.fatal && (!im.invalid || opts->skip_invalid)) {
         /* categories first: a placeholder package takes an existing category */
@@ -808,7 +985,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     }
     counts->skipped = im.invalid;
     commit = !im.fatal && (!im.invalid || opts->skip_invalid);
-    if (pki_store_end(db, pool, trans, commit) != APR_SUCCESS) {
+    if (trans && pki_store_end(db, pool, trans, commit) != APR_SUCCESS) {
         db_failed(&im, 0);
         commit = 0;
     }
@@ -849,22 +1026,22 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen
     }
     for (k = 0; k < sizeof(order) / sizeof(order[0]) && !im.fatal; k++) {
         pki_resource res = order[k];
-        apr_array_header_t *keep = seen->ids[res];
+        apr_array_header_t *kept = seen->ids[res];
         pki_ids all;
 
-        if (!keep->nelts) {
+        if (!seen->records[res]) {
             /* an input without grids says nothing about grids: they stay */
             say(&im, "--prune: no %s in the input: every %s kept", pki_resource_segment[res],
                 kind_name(res));
             continue;
         }
-        qsort(keep->elts, keep->nelts, sizeof(apr_int64_t), cmp_id);
+        qsort(kept->elts, kept->nelts, sizeof(apr_int64_t), cmp_id);
         if (pki_store_all_ids(db, pool, res, &all) != APR_SUCCESS) {
             db_failed(&im, 0);
             break;
         }
         for (i = 0; i < all.count && !im.fatal; i++) {
-            if (sorted_contains(keep, all.ids[i])) {
+            if (sorted_contains(kept, all.ids[i])) {
                 continue;
             }
             apr_pool_clear(im.rpool);

@@ -16,6 +16,8 @@
  * so that links to them are not dangling. */
 typedef struct pki_import_ids {
     apr_array_header_t *ids[PKI_RES_COUNT_]; /* apr_int64_t */
+    apr_int64_t records[PKI_RES_COUNT_];     /* of those, records of the input (seen, below) */
+    int complete;                            /* read from the whole file */
 } pki_import_ids;
 
 /* Reads FILE for the ids of its packages, grids and categories (records that do not parse
@@ -33,7 +35,11 @@ typedef struct pki_import_options {
     /* Objects the files after this one hold: links to them are satisfied later. */
     const pki_import_ids *later;
     int nlater;
-    /* When set, the ids of the objects written (placeholders included) are appended here. */
+    /* Objects this file holds, when it could be read ahead (complete): with skip_invalid,
+     * links are then checked record by record, so an invalid record is not written. */
+    const pki_import_ids *here;
+    /* When set, the ids of the objects written, of what they link to and of placeholders are
+     * appended here; records[] counts the objects written. */
     pki_import_ids *seen;
     /* Messages (errors, warnings) and progress, for the caller to show. */
     void (*say)(void *ctx, const char *message);
@@ -56,9 +62,10 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
                              const pki_import_options *opts, pki_import_counts *counts);
 
 /* A mirror's deletions: in one transaction, the packages, grids and categories of the
- * database that SEEN (what a complete import of the source wrote, see seen above) does not
- * hold are deleted, with their memberships and versions. A kind SEEN has none of is left
- * alone; a category that packages still name is kept (said). *PRUNED counts what went. */
+ * database that SEEN (what a complete import of the source wrote and linked to, see seen
+ * above) does not hold are deleted, with their memberships and versions. A kind of which SEEN
+ * has no record is left alone; a category that packages still name is kept (said). *PRUNED
+ * counts what went. */
 apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen,
                               const pki_import_options *opts, pki_import_counts *pruned);
 

@@ -28,6 +28,10 @@ extern const char pki_schema_sqlite[];
 
 #define SQLITE_PREFIX "sqlite3:"
 
+#ifndef PKI_VERSION
+#define PKI_VERSION "0.10"
+#endif
+
 /* How long an import waits for another writer (an import, a --reindex) to finish, by default
  * (--wait), and at most. */
 #define IMPORT_LOCK_WAIT_SEC     600
@@ -56,7 +60,7 @@ static void waiting(void *ctx)
 
     fprintf(stderr,
             "pkgindex-import: waiting for the database's write lock (another import "
-            "running?); giving up after %d s\n",
+            "running?); will give up after %d s\n",
             c->wait);
 }
 
@@ -77,26 +81,38 @@ static void progress(void *ctx, apr_int64_t records)
     }
 }
 
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
+            "                       [--create-missing] [--skip-invalid] [--prune] [--quiet]\n"
+            "                       [--wait SECONDS] FILE...\n"
+            "       pkgindex-import --db sqlite3:PATH [--init] [--wait SECONDS] --reindex\n"
+            "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
+            "  '-' reads standard input. Each file is one transaction.\n"
+            "  --init            create the database, or the schema when it has none\n"
+            "  --type T          read every record as T instead of recognising it by its keys\n"
+            "  --create-missing  make placeholder rows for objects only seen as links\n"
+            "  --skip-invalid    import the valid records, list the others (exit status 1)\n"
+            "  --prune           after every file was imported whole, delete the packages, grids\n"
+            "                    and categories the files do not hold (a kind they hold none of\n"
+            "                    is kept): a mirror's deletions\n"
+            "  --quiet           no summary per file (errors are still shown)\n"
+            "  --reindex         rebuild the search index (after writes by other tools; weights\n"
+            "                    count recency, so a daily run keeps them current)\n"
+            "  --wait SECONDS    how long to wait for another import to finish (default %d)\n"
+            "  --help, --version\n"
+            "Exit status: 0 when everything was imported, 1 when anything was not, 2 for usage\n"
+            "errors.\n",
+            IMPORT_LOCK_WAIT_SEC);
+}
+
 static int usage(const char *msg)
 {
     if (msg) {
         fprintf(stderr, "pkgindex-import: %s\n", msg);
     }
-    fprintf(
-        stderr,
-        "usage: pkgindex-import --db sqlite3:PATH [--init] [--type package|grid|category]\n"
-        "                       [--create-missing] [--skip-invalid] [--quiet] [--wait S] FILE...\n"
-        "       pkgindex-import --db sqlite3:PATH [--init] [--wait S] --reindex\n"
-        "  FILE is JSON as API v4 serves it (objects, arrays, list pages, JSON Lines);\n"
-        "  '-' reads standard input. Each file is one transaction.\n"
-        "  --init            create the schema when the database has none\n"
-        "  --type T          read every record as T instead of recognising it by its keys\n"
-        "  --create-missing  make placeholder rows for objects only seen as links\n"
-        "  --skip-invalid    import the valid records, list the others (exit status 1)\n"
-        "  --reindex         rebuild the search index (after writes by other tools; weights\n"
-        "                    count recency, so a daily run keeps them current)\n"
-        "  --wait SECONDS    how long to wait for another import's write lock (default %d)\n",
-        IMPORT_LOCK_WAIT_SEC);
+    help(stderr);
     return 2;
 }
 
@@ -118,7 +134,17 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
         }
         return 0;
     }
-    *fresh = init && apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS;
+    /* Importers take turns for the whole run: a new database is loaded in a way only safe
+     * while nobody else writes it (see below), and its schema is made once. */
+    if ((rv = pki_store_sqlite_run_lock(pool, path, init, apr_time_from_sec(c->wait), waiting, c,
+                                        fresh, &err)) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: %s%s\n", err,
+                APR_STATUS_IS_EBUSY(rv) ? ": nothing imported; run again when it has finished, "
+                                          "or wait longer (--wait)"
+                                        : "");
+        return 0;
+    }
+    *fresh = *fresh && init;
     memset(db, 0, sizeof(*db));
     db->pool = pool;
     db->prepared = apr_hash_make(pool);
@@ -150,7 +176,8 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
          * the server's readers. A rollback still undoes a refused file. */
         (*fresh &&
          pki_store_exec_script(db, pool, "PRAGMA journal_mode = DELETE;\n") != APR_SUCCESS)) {
-        fprintf(stderr, "pkgindex-import: %s: %s\n", path, db->error);
+        fprintf(stderr, "pkgindex-import: %s: %s (%s)\n", path, pki_import_fault_advice(db->fault),
+                db->error);
         return 0;
     }
     /* A database made by this run has no other user yet: its bookkeeping triggers (counts, data
@@ -214,9 +241,27 @@ static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
     return close_db(pool, db, fresh) && ok ? 0 : 1;
 }
 
+/* The ids of the objects file NAME holds into OUT; 0 when it cannot be read twice (standard
+ * input, a pipe, a FIFO: reading it here would leave nothing for the import). */
+static int collect_ids(apr_pool_t *pool, const char *name, pki_import_ids *out)
+{
+    apr_finfo_t fi;
+    apr_file_t *f;
+    int ok;
+
+    if (name == stdin_arg || apr_stat(&fi, name, APR_FINFO_TYPE, pool) != APR_SUCCESS ||
+        fi.filetype != APR_REG ||
+        apr_file_open(&f, name, APR_FOPEN_READ | APR_FOPEN_BUFFERED, 0, pool) != APR_SUCCESS) {
+        return 0;
+    }
+    ok = pki_import_collect_ids(pool, f, out) == APR_SUCCESS;
+    apr_file_close(f);
+    return ok;
+}
+
 /* --prune after a complete import: what the source no longer holds goes. Not after a file was
  * refused or records skipped: their objects would go too. */
-static int do_prune(apr_pool_t *pool, pki_db *db, pki_import_options *io, int incomplete)
+static int do_prune(apr_pool_t *pool, pki_db *db, pki_import_options *io, int incomplete, int quiet)
 {
     pki_import_counts n;
 
@@ -228,6 +273,9 @@ static int do_prune(apr_pool_t *pool, pki_db *db, pki_import_options *io, int in
     if (pki_import_prune(db, pool, io->seen, io, &n) != APR_SUCCESS) {
         fprintf(stderr, "pkgindex-import: --prune: refused, nothing deleted\n");
         return 0;
+    }
+    if (quiet) {
+        return 1;
     }
     fprintf(stderr, "pruned %s, %s, %s\n", count_of(pool, n.packages, "package", "packages"),
             count_of(pool, n.grids, "grid", "grids"),
@@ -248,12 +296,14 @@ int main(int argc, const char *const *argv)
         {"wait", 'w', 1, "seconds to wait for another writer"},
         {"prune", 'p', 0, "delete what the input does not hold"},
         {"help", 'h', 0, "help"},
+        {"version", 'V', 0, "version"},
         {NULL, 0, 0, NULL},
     };
     apr_pool_t *pool;
     apr_getopt_t *opt;
     const char *arg, *spec = NULL;
     pki_import_options io;
+    pki_import_ids *ids;
     pki_db db;
     cli c;
     int ch, init = 0, reindex = 0, prune = 0, fresh = 0, failed = 0, imported_any = 0, i;
@@ -332,12 +382,19 @@ int main(int argc, const char *const *argv)
             c.wait = (int)n;
             break;
         }
+        case 'h':
+            help(stdout);
+            return 0;
+        case 'V':
+            printf("pkgindex-import %s\n", PKI_VERSION);
+            return 0;
         default:
             return usage(NULL);
         }
     }
     if (rv != APR_EOF) {
-        return usage("unknown option");
+        return usage(apr_psprintf(pool, "unknown option, or one missing its value: %s",
+                                  opt->ind < argc ? argv[opt->ind] : argv[argc - 1]));
     }
     if (!spec) {
         return usage("--db is required");
@@ -368,24 +425,31 @@ int main(int argc, const char *const *argv)
         }
     }
 
-    /* Links may point at objects a later file brings: learn those files' ids first. */
-    if (argc - opt->ind > 1) {
-        pki_import_ids *ids = apr_pcalloc(pool, sizeof(*ids) * (argc - opt->ind));
-        for (i = opt->ind + 1; i < argc; i++) {
-            apr_file_t *f;
-            if (argv[i] != stdin_arg &&
-                apr_file_open(&f, argv[i], APR_FOPEN_READ | APR_FOPEN_BUFFERED, 0, pool) ==
-                    APR_SUCCESS) {
-                pki_import_collect_ids(pool, f, &ids[i - opt->ind]);
-                apr_file_close(f);
-            } else {
-                int k;
-                for (k = 0; k < PKI_RES_COUNT_; k++) {
-                    ids[i - opt->ind].ids[k] = apr_array_make(pool, 1, sizeof(apr_int64_t));
-                }
-            }
+    /* Every file is there before any is imported: a typo in the last name does not leave the
+     * first files imported and the rest not. */
+    for (i = opt->ind; i < argc; i++) {
+        apr_finfo_t fi;
+        char buf[120];
+        if (argv[i] != stdin_arg &&
+            (rv = apr_stat(&fi, argv[i], APR_FINFO_TYPE, pool)) != APR_SUCCESS) {
+            fprintf(stderr, "pkgindex-import: %s: %s (nothing imported)\n", argv[i],
+                    apr_strerror(rv, buf, sizeof(buf)));
+            close_db(pool, &db, fresh);
+            return 1;
         }
-        io.later = ids;
+    }
+    /* Links may point at objects a later file brings: learn those files' ids first (and the
+     * first file's own when links are checked record by record, see pki_import_options). */
+    ids = apr_pcalloc(pool, sizeof(*ids) * (argc - opt->ind));
+    for (i = opt->ind; i < argc; i++) {
+        int k, first = i == opt->ind;
+        for (k = 0; k < PKI_RES_COUNT_; k++) {
+            ids[i - opt->ind].ids[k] = apr_array_make(pool, 1, sizeof(apr_int64_t));
+        }
+        if ((!first || io.skip_invalid || prune) &&
+            collect_ids(pool, argv[i], &ids[i - opt->ind])) {
+            ids[i - opt->ind].complete = 1;
+        }
     }
 
     for (i = opt->ind; i < argc; i++) {
@@ -409,10 +473,9 @@ int main(int argc, const char *const *argv)
         }
         c.file = name;
         c.started = apr_time_now();
-        if (io.later) {
-            io.later++; /* this file's ids are no longer "later" */
-            io.nlater = argc - i - 1;
-        }
+        io.here = &ids[i - opt->ind];
+        io.later = io.here + 1;
+        io.nlater = argc - i - 1;
         rv = pki_import_file(&db, fpool, f, name, &io, &n);
         if (c.tty && !c.quiet) {
             fprintf(stderr, "\r\033[K");
@@ -448,7 +511,7 @@ int main(int argc, const char *const *argv)
         apr_pool_destroy(fpool);
     }
     if (prune) {
-        failed |= !do_prune(pool, &db, &io, failed);
+        failed |= !do_prune(pool, &db, &io, failed, c.quiet);
     }
     /* a new database: its search index, once, after the last file (a rebuild per file would
      * make a load of many files quadratic); nothing to index when every file was refused */

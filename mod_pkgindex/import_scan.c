@@ -9,6 +9,9 @@
 #define SCAN_CHUNK 65536
 /* Enough of the input's first bytes to recognise what it is (see sniff). */
 #define SNIFF_BYTES 6
+/* Brackets whose kind is remembered, to end a record at a mismatch (json-c refuses nesting
+ * deeper than this long before). */
+#define TRACKED_DEPTH 256
 
 struct pki_scanner {
     pki_scan_read_fn read;
@@ -19,11 +22,12 @@ struct pki_scanner {
     int eof;
     apr_status_t read_error;
     long line;
-    int started;          /* the input's first bytes were looked at */
-    int values;           /* top-level values (or arrays) seen */
-    int in_array;         /* inside a top-level array: its elements are the records */
-    int first;            /* no element of that array read yet */
-    pki_scan_result over; /* DONE or FATAL once the scan has ended, else RECORD */
+    int started;              /* the input's first bytes were looked at */
+    int values;               /* top-level values (or arrays) seen */
+    int in_array;             /* inside a top-level array: its elements are the records */
+    int first;                /* no element of that array read yet */
+    pki_scan_result over;     /* DONE or FATAL once the scan has ended, else RECORD */
+    char open[TRACKED_DEPTH]; /* the open brackets of the value being read */
     const char *over_why;
     pki_scan_pos over_at;
 };
@@ -193,6 +197,13 @@ static int sniff(pki_scanner *sc, pki_scan_pos *at, const char **why)
             return 0;
         }
     }
+    /* UTF-32 without a byte order mark: ASCII text with three NULs to a character */
+    if (sc->len >= 4 && ((b[0] && !b[1] && !b[2] && !b[3]) || (!b[0] && !b[1] && !b[2] && b[3]))) {
+        *why = "UTF-32 text (no byte order mark): convert it to UTF-8 first "
+               "(iconv -f UTF-32 -t UTF-8 FILE)";
+        end(sc, PKI_SCAN_FATAL, at, *why);
+        return 0;
+    }
     /* UTF-16 without a byte order mark: ASCII text with every other byte NUL */
     if (sc->len >= 2 && (b[0] == 0) != (b[1] == 0) && b[0] < 0x80 && b[1] < 0x80) {
         *why = "UTF-16 text (no byte order mark): convert it to UTF-8 first "
@@ -219,7 +230,8 @@ static int bare_byte(int c)
  * that the next byte starts a value. */
 static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *at, const char **why)
 {
-    int c = peek(sc), depth = 0, in_string = 0, escaped = 0, too_large = 0, bare = bare_byte(c);
+    int c = peek(sc), depth = 0, in_string = 0, escaped = 0, too_large = 0, bare = bare_byte(c),
+        ended = 0;
 
     here(sc, at);
     rec->len = 0;
@@ -244,6 +256,7 @@ static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *a
                     break;
                 }
             } else if (in_string) {
+                sc->line += c == '\n'; /* raw, so invalid, but counted: even escaped */
                 if (escaped) {
                     escaped = 0;
                 } else if (c == '\\') {
@@ -251,15 +264,19 @@ static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *a
                 } else if (c == '"') {
                     in_string = 0;
                     done = depth == 0;
-                } else if (c == '\n') {
-                    sc->line++;
                 }
             } else if (c == '"') {
                 in_string = 1;
             } else if (c == '{' || c == '[') {
+                if (depth < TRACKED_DEPTH) {
+                    sc->open[depth] = (char)c;
+                }
                 depth++;
             } else if (c == '}' || c == ']') {
-                done = --depth == 0;
+                /* a '}' for a '[' ends the record here: json-c says where it is wrong, and
+                 * the rest of the input is read as what it is */
+                done = --depth == 0 ||
+                       (depth < TRACKED_DEPTH && sc->open[depth] != (c == '}' ? '{' : '['));
             } else if (c == '\n') {
                 sc->line++;
             }
@@ -274,6 +291,7 @@ static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *a
         }
         sc->pos += p - start;
         if (done) {
+            ended = 1;
             break;
         }
     }
@@ -281,7 +299,7 @@ static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *a
         *why = apr_psprintf(rec->pool, "record larger than %d MiB", PKI_IMPORT_MAX_RECORD >> 20);
         return PKI_SCAN_BAD;
     }
-    if (!bare && (in_string || depth > 0)) {
+    if (!bare && !ended) {
         long start = at->line;
         here(sc, at);
         *why = apr_psprintf(rec->pool,

@@ -538,3 +538,43 @@ apr_ssize_t pki_json_lone_surrogate(const char *text, apr_size_t len)
     }
     return -1;
 }
+
+apr_ssize_t pki_utf8_invalid_at(const char *text, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    apr_size_t i = 0;
+
+    while (i < len) {
+        unsigned c = s[i], lo = 0x80, hi = 0xBF;
+        apr_size_t n, k;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlongs */
+            hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80; /* no overlongs */
+            hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
+        } else {
+            return (apr_ssize_t)i; /* a continuation byte, C0, C1 or F5..FF first */
+        }
+        if (n >= len - i) {
+            return (apr_ssize_t)i; /* cut short */
+        }
+        for (k = 1; k <= n; k++) {
+            unsigned b = s[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) {
+                return (apr_ssize_t)i;
+            }
+        }
+        i += n + 1;
+    }
+    return -1;
+}

@@ -32,6 +32,10 @@ apr_int64_t pki_parse_link(const char *url, pki_resource res);
  * so it is refused rather than stored. Escapes outside strings are not looked at. */
 apr_ssize_t pki_json_lone_surrogate(const char *text, apr_size_t len);
 
+/* The offset of the first byte of TEXT that does not begin a well-formed UTF-8 character
+ * (RFC 3629: no overlong forms, no encoded surrogates, nothing past U+10FFFF), or -1. */
+apr_ssize_t pki_utf8_invalid_at(const char *text, apr_size_t len);
+
 /* Parse a complete object as the API serves it (every field present). Strings and arrays
  * are copied into POOL. Returns the number of errors appended to ERRS (pki_field_error). */
 int pki_parse_package(apr_pool_t *pool, struct json_object *obj, pki_package *out,

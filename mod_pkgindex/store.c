@@ -3,6 +3,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -146,6 +149,9 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                                  "SELECT id FROM grid_grid WHERE slug = %s"},
     [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
                                 "SELECT id FROM package_package WHERE id = %lld"},
+    [PKI_SQL_GRID_EXISTS] = {"pkgindex_grid_exists", "SELECT id FROM grid_grid WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_EXISTS] = {"pkgindex_category_exists",
+                                 "SELECT id FROM package_category WHERE id = %lld"},
     [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
     [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
                                      "SELECT p.category_id, MIN(p.id) FROM package_package p"
@@ -180,6 +186,9 @@ const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
                                 "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
     [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
                                  "DELETE FROM package_category WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_PACKAGE_IDS] = {"pkgindex_category_package_ids",
+                                      "SELECT category_id, id FROM package_package"
+                                      " WHERE category_id = %lld ORDER BY id"},
 };
 
 /* SQLite's result code, read off the connection, as a fault the callers act on. */
@@ -1156,6 +1165,68 @@ static int busy_wait(void *data, int count)
     return 1;
 }
 
+typedef struct run_lock {
+    int fd;
+} run_lock;
+
+static apr_status_t run_lock_release(void *data)
+{
+    run_lock *l = data;
+
+    close(l->fd); /* which releases the flock */
+    return APR_SUCCESS;
+}
+
+/* How often a writer waiting for another importer's run looks again. */
+#define RUN_LOCK_POLL apr_time_from_msec(100)
+
+apr_status_t pki_store_sqlite_run_lock(apr_pool_t *pool, const char *path, int create,
+                                       apr_interval_time_t limit, void (*waiting)(void *ctx),
+                                       void *ctx, int *fresh, const char **error)
+{
+    apr_time_t until = apr_time_now() + limit;
+    struct stat st;
+    run_lock *l;
+    int fd, told = 0;
+
+    /* flock, not SQLite's fcntl locks, which it takes and drops by itself: the two do not
+     * meet on Linux, so readers (httpd) never notice this lock */
+    fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0 && errno == EACCES) {
+        fd = open(path, O_RDONLY | O_CLOEXEC); /* the writable check says more */
+        if (fd < 0 && errno == ENOENT) {
+            *error = apr_psprintf(pool, "%s: cannot create it: directory not writable", path);
+            return APR_EACCES;
+        }
+    }
+    if (fd < 0) {
+        *error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
+        return APR_FROM_OS_ERROR(errno);
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            *error = apr_psprintf(pool, "%s: lock: %s", path, strerror(errno));
+            close(fd);
+            return APR_FROM_OS_ERROR(errno);
+        }
+        if (apr_time_now() >= until) {
+            *error = apr_psprintf(pool, "%s: another pkgindex-import is still running", path);
+            close(fd);
+            return APR_EBUSY;
+        }
+        if (!told && waiting) {
+            told = 1;
+            waiting(ctx);
+        }
+        apr_sleep(RUN_LOCK_POLL);
+    }
+    *fresh = fstat(fd, &st) == 0 && st.st_size == 0;
+    l = apr_palloc(pool, sizeof(*l));
+    l->fd = fd;
+    apr_pool_cleanup_register(pool, l, run_lock_release, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
 apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
                                  void *ctx)
 {
@@ -1277,11 +1348,20 @@ apr_status_t pki_store_slug_owner(pki_db *db, apr_pool_t *pool, pki_resource res
                       args, id);
 }
 
-apr_status_t pki_store_package_exists(pki_db *db, apr_pool_t *pool, apr_int64_t id, int *exists)
+apr_status_t pki_store_exists(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t id,
+                              int *exists)
 {
+    static const pki_sql_id stmts[PKI_RES_COUNT_] = {
+        [PKI_RES_PACKAGES] = PKI_SQL_PACKAGE_EXISTS,
+        [PKI_RES_GRIDS] = PKI_SQL_GRID_EXISTS,
+        [PKI_RES_CATEGORIES] = PKI_SQL_CATEGORY_EXISTS,
+    };
     const void *args[] = {&id};
     apr_int64_t found;
-    apr_status_t rv = select_int(db, pool, PKI_SQL_PACKAGE_EXISTS, args, &found);
+    apr_status_t rv;
+
+    assert(res == PKI_RES_PACKAGES || res == PKI_RES_GRIDS || res == PKI_RES_CATEGORIES);
+    rv = select_int(db, pool, stmts[res], args, &found);
 
     *exists = found != 0;
     return rv;
@@ -1368,8 +1448,7 @@ apr_status_t pki_store_delete(pki_db *db, apr_pool_t *pool, pki_resource res, ap
             return APR_EGENERAL;
         }
         if (users) {
-            db->error = apr_psprintf(
-                pool, "category %" APR_INT64_T_FMT " has %" APR_INT64_T_FMT " packages", id, users);
+            db->error = apr_psprintf(pool, "packages still name it (%" APR_INT64_T_FMT ")", users);
             db->fault = PKI_DB_FAULT_CONFLICT;
             return APR_EGENERAL;
         }
@@ -1380,6 +1459,28 @@ apr_status_t pki_store_delete(pki_db *db, apr_pool_t *pool, pki_resource res, ap
     }
     for (i = 0; i < n; i++) {
         if (run(db, pool, steps[i], args) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_store_drop_referrers(pki_db *db, apr_pool_t *pool, pki_resource res,
+                                      apr_int64_t id)
+{
+    const void *args[] = {&id};
+    pki_ids packages;
+    int i;
+
+    if (res == PKI_RES_GRIDS) {
+        return run(db, pool, PKI_SQL_GRID_MEMBERS_DELETE, args);
+    }
+    assert(res == PKI_RES_CATEGORIES);
+    if (select_ids(db, pool, PKI_SQL_CATEGORY_PACKAGE_IDS, args, &packages) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < packages.count; i++) {
+        if (pki_store_delete(db, pool, PKI_RES_PACKAGES, packages.ids[i]) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }

@@ -43,6 +43,8 @@ typedef enum pki_sql_id {
     PKI_SQL_PACKAGE_SLUG_OWNER,
     PKI_SQL_GRID_SLUG_OWNER,
     PKI_SQL_PACKAGE_EXISTS,
+    PKI_SQL_GRID_EXISTS,
+    PKI_SQL_CATEGORY_EXISTS,
     PKI_SQL_FIRST_CATEGORY,
     PKI_SQL_DANGLING_CATEGORIES,
     PKI_SQL_DANGLING_GRIDS,
@@ -59,6 +61,7 @@ typedef enum pki_sql_id {
     PKI_SQL_GRID_DELETE,
     PKI_SQL_CATEGORY_USERS,
     PKI_SQL_CATEGORY_DELETE,
+    PKI_SQL_CATEGORY_PACKAGE_IDS,
     PKI_SQL_COUNT_
 } pki_sql_id;
 
@@ -128,6 +131,14 @@ apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t
 apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
                                  void *ctx);
 
+/* SQLite: one importer run at a time on the database at PATH (made empty when CREATE and
+ * missing), waiting up to LIMIT (WAITING called once when it waits); held until POOL goes.
+ * *FRESH: the file is empty, a database nobody has used yet. APR_EBUSY when another run still
+ * holds it; *ERROR says why in words. */
+apr_status_t pki_store_sqlite_run_lock(apr_pool_t *pool, const char *path, int create,
+                                       apr_interval_time_t limit, void (*waiting)(void *ctx),
+                                       void *ctx, int *fresh, const char **error);
+
 /* Commits when COMMIT and nothing failed, else rolls back. */
 apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit);
 
@@ -140,7 +151,8 @@ apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_packa
 /* The id of the package (RES packages) or grid holding SLUG, or 0. */
 apr_status_t pki_store_slug_owner(pki_db *db, apr_pool_t *pool, pki_resource res, const char *slug,
                                   apr_int64_t *id);
-apr_status_t pki_store_package_exists(pki_db *db, apr_pool_t *pool, apr_int64_t id, int *exists);
+apr_status_t pki_store_exists(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t id,
+                              int *exists);
 /* The smallest category id, or 0. */
 apr_status_t pki_store_first_category(pki_db *db, apr_pool_t *pool, apr_int64_t *id);
 
@@ -159,6 +171,11 @@ apr_status_t pki_store_all_ids(pki_db *db, apr_pool_t *pool, pki_resource res, p
  * grid's memberships. A category that packages still name is not deleted: PKI_DB_FAULT_CONFLICT
  * (nothing is changed, and the transaction goes on). */
 apr_status_t pki_store_delete(pki_db *db, apr_pool_t *pool, pki_resource res, apr_int64_t id);
+
+/* Removes what refers to the missing object ID of RES: the packages that name category ID,
+ * or the memberships in grid ID (what --skip-invalid leaves out). */
+apr_status_t pki_store_drop_referrers(pki_db *db, apr_pool_t *pool, pki_resource res,
+                                      apr_int64_t id);
 
 /* References to rows that do not exist: pairs (missing id, the smallest package id that
  * refers to it). Categories that packages name; grids that memberships name. */

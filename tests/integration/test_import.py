@@ -365,7 +365,7 @@ def test_prune_makes_the_mirror_equal_a_fresh_copy(tmp):
     assert "pruned 0 packages, 0 grids, 0 categories" in res.stdout, res.stdout
 
 
-def test_prune_keeps_kinds_the_input_lacks_and_categories_in_use(tmp):
+def test_prune_keeps_kinds_the_input_lacks_and_what_records_link_to(tmp):
     db = base_db(tmp)
     before = content(db)
     keep = PKGS[:-1]
@@ -374,9 +374,8 @@ def test_prune_keeps_kinds_the_input_lacks_and_categories_in_use(tmp):
                              write(tmp / "p.json", jl(*keep)), init=False)
     assert res.returncode == 0, res.stdout
     assert "--prune: no grids in the input: every grid kept" in res.stdout
+    # the categories the packages link to stay, though the input does not hold them
     used = {link_id(p["category"]) for p in keep} - {CATS[0]["id"]}
-    for cid in used:
-        assert f"--prune: category {cid} kept: category {cid} has" in res.stdout, res.stdout
     after = content(db)
     assert after["grid_grid"] == before["grid_grid"]
     assert {r[0] for r in after["package_package"]} == {p["id"] for p in keep}

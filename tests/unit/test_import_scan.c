@@ -6,6 +6,8 @@
 
 #include "unit.h"
 
+#include <stdlib.h>
+
 #include <apr_strings.h>
 
 #include "import_scan.h"
@@ -102,8 +104,13 @@ static void test_records(void **state)
     /* scalars are records too (json-c and the importer refuse them later) */
     EXPECT(p, "42 \"s\" true", "R1@0:42\nR1@3:\"s\"\nR1@7:true\n");
     EXPECT(p, "[1,\"a\",null]", "R1@1:1\nR1@3:\"a\"\nR1@7:null\n");
-    /* newlines inside strings count */
+    /* newlines inside strings count, even escaped ones (both invalid JSON) */
     EXPECT(p, "{\"a\":\"x\ny\"}\n{}", "R1@0:{\"a\":\"x\ny\"}\nR3@12:{}\n");
+    EXPECT(p, "{\"a\":\"x\\\ny\"}\n{}", "R1@0:{\"a\":\"x\\\ny\"}\nR3@13:{}\n");
+    /* a closing bracket of the wrong kind ends the record (json-c says what is wrong) and
+     * the rest is read as what it is */
+    EXPECT(p, "{\"a\":[1}\n{\"b\":2}", "R1@0:{\"a\":[1}\nR2@9:{\"b\":2}\n");
+    EXPECT(p, "[[}]", "R1@1:[}\n");
 }
 
 static void test_stray_bytes_end_the_scan(void **state)
@@ -240,12 +247,66 @@ static void test_lone_surrogates(void **state)
     /* an escaped backslash before "ud800" is text, not an escape */
     assert_int_equal(LONE("{\"a\":\"\\\\ud800\"}"), -1);
     assert_int_equal(LONE("{\"a\":\"\\\\\\ud800\"}"), 8);
-    /* outside strings nothing is looked at; cut short, nothing is read past the end */
+    /* outside strings nothing is looked at */
     assert_int_equal(LONE("{\\ud800:1}"), -1);
-    assert_int_equal(LONE("\"\\ud8"), -1);
-    assert_int_equal(pki_json_lone_surrogate("\"\\ud83d\\ude00\"", 8), 1);
-    assert_int_equal(LONE("\"\\u12"), -1);
 #undef LONE
+}
+
+/* Cut short: on heap buffers of the exact size, so a sanitizer sees any read past the end. */
+static void test_lone_surrogates_cut_short(void **state)
+{
+    static const struct {
+        const char *text;
+        apr_ssize_t want;
+    } cases[] = {
+        {"\"\\ud8", -1},        {"\"\\u12", -1},     {"\"\\", -1},       {"\"\\ud83d", 1},
+        {"\"\\ud83d\\ude0", 1}, {"\"\\ud83d\\u", 1}, {"\"\\ud83d\\", 1},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = strlen(cases[i].text);
+        char *exact = malloc(n);
+        assert_non_null(exact);
+        memcpy(exact, cases[i].text, n);
+        assert_int_equal(pki_json_lone_surrogate(exact, n), cases[i].want);
+        free(exact);
+    }
+}
+
+static void test_strict_utf8(void **state)
+{
+    static const struct {
+        const char *text;
+        apr_ssize_t want;
+    } cases[] = {
+        {"plain", -1},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf", -1},
+        {"a\xc0\x80", 1},        /* overlong NUL */
+        {"a\xe0\x80\xaf", 1},    /* overlong '/' */
+        {"ab\xed\xa0\x80", 2},   /* an encoded surrogate */
+        {"\xf4\x90\x80\x80", 0}, /* past U+10FFFF */
+        {"\xf5\x80\x80\x80", 0}, /* no such first byte */
+        {"x\x80", 1},            /* a continuation alone */
+        {"x\xc3", 1},            /* cut short */
+        {"x\xe2\x82", 1},        /* cut short */
+        {"x\xe2\x28\xa1", 1},    /* a bad continuation */
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = strlen(cases[i].text);
+        char *exact = malloc(n);
+        assert_non_null(exact);
+        memcpy(exact, cases[i].text, n);
+        if (pki_utf8_invalid_at(exact, n) != cases[i].want) {
+            fail_msg("case %zu: got %ld, want %ld", i, (long)pki_utf8_invalid_at(exact, n),
+                     (long)cases[i].want);
+        }
+        free(exact);
+    }
 }
 
 int main(void)
@@ -259,6 +320,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_every_input_ends, pool_setup, pool_teardown),
         cmocka_unit_test(test_lone_surrogates),
+        cmocka_unit_test(test_lone_surrogates_cut_short),
+        cmocka_unit_test(test_strict_utf8),
     };
     RUN_UNIT_TESTS(tests);
 }
