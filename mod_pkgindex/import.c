@@ -441,42 +441,42 @@ static const char *link_text(importer *im, pki_resource res, apr_int64_t id);
 /* With --skip-invalid, a record whose links lead nowhere is refused before it is written (the
  * rest of the file commits, so it must not be in it). A link may name an object of the
  * database, of this file (when it could be read ahead) or of a later file. 1: refused. */
-static int dangles(importer *im, const item *it, pki_resource res, const char *field,
-                   const pki_ids *links)
+static void dangles(importer *im, const item *it, pki_resource res, const char *field,
+                    const pki_ids *links, int *missing)
 {
-    int i, missing = 0;
+    int i;
 
-    for (i = 0; i < links->count; i++) {
+    for (i = 0; i < links->count && !im->fatal; i++) {
         apr_int64_t id = links->ids[i];
         int exists = in_ids(im->o->here, res, id) || comes_later(im, res, id);
         if (!exists && pki_store_exists(im->db, im->rpool, res, id, &exists) != APR_SUCCESS) {
             db_failed(im, it->line);
-            return 1;
+            return;
         }
         if (!exists) {
             refuse(im, it->line, it->kind, it->id, field,
                    apr_pstrcat(im->rpool, "Invalid hyperlink - Object does not exist: ",
                                link_text(im, res, id), NULL));
-            im->invalid -= missing++ > 0; /* one record, however many links */
+            im->invalid -= (*missing)++ > 0; /* one record, however many links */
         }
     }
-    return missing > 0;
 }
 
 static int links_dangle(importer *im, const item *it)
 {
+    int missing = 0;
+
     if (!im->o->skip_invalid || im->o->create_missing) {
         return 0; /* refused with the file, or made as placeholders, after the last record */
     }
     if (it->kind == PKI_RES_PACKAGES) {
         pki_ids category = {&it->u.p.category_id, 1};
-        return dangles(im, it, PKI_RES_CATEGORIES, "category", &category) ||
-               dangles(im, it, PKI_RES_GRIDS, "grids", &it->u.p.grids);
+        dangles(im, it, PKI_RES_CATEGORIES, "category", &category, &missing);
+        dangles(im, it, PKI_RES_GRIDS, "grids", &it->u.p.grids, &missing);
+    } else if (it->kind == PKI_RES_GRIDS) {
+        dangles(im, it, PKI_RES_PACKAGES, "packages", &it->u.g.packages, &missing);
     }
-    if (it->kind == PKI_RES_GRIDS) {
-        return dangles(im, it, PKI_RES_PACKAGES, "packages", &it->u.g.packages);
-    }
-    return 0;
+    return missing > 0 || im->fatal;
 }
 
 /* With --prune, a slug that moved upstream from a deleted object to another: the deleted one,

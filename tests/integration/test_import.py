@@ -392,3 +392,38 @@ def test_prune_after_a_refused_file_deletes_nothing(tmp):
     assert dump(db) == before
     res = helpers.run_import(db, "--prune", "--reindex", init=False)
     assert res.returncode == 2
+
+
+def test_prune_counts_kinds_by_records_not_placeholders(tmp):
+    """A link to a missing package makes a placeholder: the input still holds no package
+    record, so no package is pruned."""
+    db = base_db(tmp)
+    grid = dict(GRIDS[0], packages=GRIDS[0]["packages"] + ["https://djangopackages.org/api/v4/packages/777777/"])
+    res = helpers.run_import(db, "--create-missing", "--prune", write(tmp / "g.json", jl(grid)),
+                             init=False)
+    assert res.returncode == 0, res.stdout
+    assert "--prune: no packages in the input: every package kept" in res.stdout, res.stdout
+    assert count(db, "package_package") == len(PKGS) + 1
+    assert f"pruned 0 packages, {len(GRIDS) - 1} grids" in res.stdout, res.stdout
+
+
+def test_prune_lets_a_moved_slug_go_first(tmp):
+    """Upstream deleted a package and gave its slug to another: the mirror converges in one run
+    (the owner the input no longer holds is deleted before the slug is taken)."""
+    db = base_db(tmp)
+    gone, taker = PKGS[0], PKGS[1]
+    pkgs = [dict(p, slug=gone["slug"]) if p["id"] == taker["id"] else p for p in PKGS[1:]]
+    grids = [dict(g, packages=[u for u in g["packages"] if link_id(u) != gone["id"]]) for g in GRIDS]
+    files = [write(tmp / "c.json", jl(*CATS)), write(tmp / "g.json", jl(*grids)),
+             write(tmp / "p.json", jl(*pkgs))]
+    res = helpers.run_import(db, "--prune", "--quiet", *files, init=False)
+    assert res.returncode == 0, res.stdout
+    assert (f"--prune: package {gone['id']} deleted first: its slug \"{gone['slug']}\" now "
+            f"belongs to package {taker['id']}") in res.stdout, res.stdout
+    assert "pruned" not in res.stdout  # --quiet
+    fresh = helpers.make_db(str(tmp / "fresh.sqlite3"), *files)
+    assert content(db) == content(fresh)
+    # without --prune the slug's owner stays, and the record is refused, as before
+    db2 = base_db(tmp, "db2.sqlite3")
+    res = helpers.run_import(db2, *files, init=False)
+    assert res.returncode == 1 and f"(package {gone['id']} holds it)" in res.stdout, res.stdout

@@ -373,3 +373,142 @@ def test_a_read_only_file_is_named(open_tmp):
     assert res.returncode == 1, res.stdout
     assert f"{db}: not writable (Permission denied)" in res.stdout, res.stdout
     assert "PRAGMA" not in res.stdout
+
+
+# --- found in review and by a new user ---
+
+def test_a_slow_input_does_not_hold_the_write_lock(tmp_path):
+    """Nothing read yet: no lock. A refused file gives the lock back at once, though its input
+    is still open (a pipe that has more to say later)."""
+    db = base_db(tmp_path)
+    proc = subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        with sqlite3.connect(db, timeout=0) as conn:  # raises "database is locked" if held
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        proc.stdin.write(ONE + b",")  # refused at the comma; the pipe stays open
+        proc.stdin.flush()
+        deadline = time.time() + 20
+        while True:
+            try:
+                with sqlite3.connect(db, timeout=0) as conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("ROLLBACK")
+                break
+            except sqlite3.OperationalError:
+                assert time.time() < deadline, "the write lock was kept"
+                time.sleep(0.1)
+        assert proc.poll() is None  # still waiting for its input to end
+    finally:
+        out = proc.communicate(timeout=TIMEOUT)[0].decode()
+    assert proc.returncode == 1 and "unexpected ','" in out, out
+
+
+def test_concurrent_inits_of_a_new_database_take_turns(tmp_path):
+    for k in range(4):
+        db = str(tmp_path / f"new{k}.sqlite3")
+        procs = [subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "--init", *CONF],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for _ in range(2)]
+        for p in procs:
+            out = p.communicate(timeout=TIMEOUT)[0]
+            assert p.returncode == 0, out
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert conn.execute("SELECT COUNT(*) FROM package_package").fetchone() == (len(PKGS),)
+
+
+def test_the_reason_for_a_refusal_is_shown_after_many_complaints(tmp_path):
+    db = base_db(tmp_path)
+    bad = [dict(PKGS[0], id=90000 + i, repo_forks="x") for i in range(60)]
+    res = run_bytes(tmp_path, db, jl(*bad).encode() + REC[:-3], "many.json", "--skip-invalid")
+    assert res.returncode == 1
+    assert "more errors not shown" in res.stdout
+    assert "truncated JSON at byte" in res.stdout, res.stdout
+
+
+def test_null_and_malformed_utf8_are_refused(tmp_path):
+    db = base_db(tmp_path)
+    before = dump(db)
+    res = run_bytes(tmp_path, db, b"null\n")
+    assert res.returncode == 1 and "bad.json:1: record 1: unknown shape: expected a JSON object" in res.stdout
+    for seq in (b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80"):
+        text = REC.replace(b'"title": "', b'"title": "' + seq, 1)
+        at = text.index(seq)
+        res = run_bytes(tmp_path, db, text + b"\n")
+        assert res.returncode == 1, res.stdout
+        assert f"bad.json:1: invalid JSON at byte {at}: invalid UTF-8" in res.stdout, res.stdout
+    assert dump(db) == before
+
+
+def test_skip_invalid_writes_no_dangling_link(tmp_path):
+    """A record with a link to nothing is skipped, not written with the link."""
+    db = base_db(tmp_path)
+    bad = dict(PKGS[1], category="https://djangopackages.org/api/v4/categories/99/",
+               grids=PKGS[1]["grids"] + ["https://djangopackages.org/api/v4/grids/98765/"])
+    good = dict(PKGS[2], repo_description="still imported")
+    res = run(db, "--skip-invalid", write(tmp_path / "p.json", jl(bad, good)))
+    assert res.returncode == 1
+    assert (f"p.json:1: record 1 (package {bad['id']}): category: Invalid hyperlink - Object does "
+            "not exist: /categories/99/") in res.stdout, res.stdout
+    assert "grids: Invalid hyperlink - Object does not exist: /grids/98765/" in res.stdout
+    assert "imported 1 package, 0 grids, 0 categories; 1 invalid record skipped" in res.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT category_id FROM package_package WHERE id = ?",
+                            (bad["id"],)).fetchone()[0] != 99
+        assert conn.execute("SELECT repo_description FROM package_package WHERE id = ?",
+                            (good["id"],)).fetchone() == ("still imported",)
+    # a grid listing a package that exists nowhere is skipped whole
+    grid = dict(GRIDS[0], title="skipped", packages=["https://djangopackages.org/api/v4/packages/424242/"])
+    res = run(db, "--skip-invalid", write(tmp_path / "g.json", jl(grid)))
+    assert "packages: Invalid hyperlink - Object does not exist: /packages/424242/" in res.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT title FROM grid_grid WHERE id = ?", (grid["id"],)).fetchone() != ("skipped",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_pipes_and_fifos_are_read_once(tmp_path):
+    """Ids are read ahead from regular files only: a FIFO is imported, not drained first (which
+    left nothing for the import) or opened twice (which blocked for good)."""
+    db = str(tmp_path / "db.sqlite3")
+    parts = [CONF[0], CONF[1:]]  # categories; then grids and packages, which link each other
+    fifos, writers = [], []
+    for k, srcs in enumerate(parts):
+        fifo = str(tmp_path / f"f{k}")
+        os.mkfifo(fifo)
+        fifos.append(fifo)
+        srcs = srcs if isinstance(srcs, list) else [srcs]
+        writers.append(subprocess.Popen(["sh", "-c", f'cat {" ".join(srcs)} > "{fifo}"']))
+    try:
+        res = run(db, "--init", *fifos, timeout=30)
+    finally:
+        for w in writers:
+            w.kill()
+            w.wait()
+    assert res.returncode == 0, res.stdout
+    assert count(db, "package_package") == len(PKGS)
+    assert count(db, "grid_grid") == len(GRIDS)
+
+
+def test_a_missing_file_imports_nothing(tmp_path):
+    db = base_db(tmp_path)
+    before = dump(db)
+    res = run(db, write(tmp_path / "c.json", jl(dict(CATS[0], title="changed"))),
+              str(tmp_path / "nope.json"))
+    assert res.returncode == 1
+    assert "nope.json: No such file or directory (nothing imported)" in res.stdout, res.stdout
+    assert dump(db) == before
+
+
+def test_help_and_version(tmp_path):
+    for flag in ("--help", "--version"):
+        res = subprocess.run([helpers.IMPORT, flag], capture_output=True, text=True, timeout=TIMEOUT)
+        assert res.returncode == 0 and res.stdout and not res.stderr, res
+    assert "--prune" in subprocess.run([helpers.IMPORT, "--help"], capture_output=True,
+                                       text=True).stdout
+    res = subprocess.run([helpers.IMPORT, "--bogus"], capture_output=True, text=True)
+    assert res.returncode == 2 and "--bogus" in res.stderr
