@@ -706,6 +706,7 @@ static void reconcile_grids(importer *im)
     qsort(im->package_ids->elts, im->package_ids->nelts, sizeof(apr_int64_t), cmp_id);
     for (i = 0; i < im->grid_lists->nelts && !im->fatal; i++) {
         grid_list *gl = &((grid_list *)im->grid_lists->elts)[i];
+        int dangling = 0;
         pki_ids now;
 
         apr_pool_clear(im->rpool);
@@ -735,6 +736,7 @@ static void reconcile_grids(importer *im)
                                            "Invalid hyperlink - Object does not exist: %s "
                                            "(use --create-missing for a placeholder)",
                                            link_text(im, PKI_RES_PACKAGES, pid)));
+                im->invalid -= dangling++ > 0; /* one record, however many links */
                 continue;
             }
             if ((!exists && placeholder(im, PKI_RES_PACKAGES, pid) != APR_SUCCESS) ||
@@ -783,7 +785,7 @@ static void check_references(importer *im, pki_resource res)
             continue;
         }
         if (!im->o->create_missing) {
-            im->invalid++;
+            im->invalid++; /* at least one record; more may share the missing object */
             say(im,
                 "%s: package %" APR_INT64_T_FMT ": %s: Invalid hyperlink - Object does not "
                 "exist: %s (use --create-missing for a placeholder)",
