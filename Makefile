@@ -7,9 +7,12 @@ CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
             -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
+LDFLAGS  ?=
 LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3
 
 B := build
+# The importer binary; `make test-asan` builds its own under build-asan/.
+IMPORT := bin/pkgindex-import
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links store search store_search render render_html \
@@ -24,10 +27,11 @@ HEADERS   := $(wildcard mod_pkgindex/*.h)
 PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
-.PHONY: all build deps deps-test run test unit integration format format-check install bench clean
+.PHONY: all build deps deps-test run test unit integration format format-check install bench clean \
+        fuzz fuzz-build fuzz-long test-asan
 
 all: build
-build: $(B)/mod_pkgindex.so bin/pkgindex-import
+build: $(B)/mod_pkgindex.so $(IMPORT)
 
 $(B)/%.o: mod_pkgindex/%.c $(HEADERS)
 	@mkdir -p $(B)
@@ -37,7 +41,7 @@ $(B)/libpkicore.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
 $(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
-	$(CC) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
+	$(CC) $(LDFLAGS) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
 
 # The importer links the same core; the schema is compiled in for --init.
 $(B)/schema_sqlite.c: sql/schema-sqlite.sql
@@ -45,15 +49,15 @@ $(B)/schema_sqlite.c: sql/schema-sqlite.sql
 	{ echo 'const char pki_schema_sqlite[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
-bin/pkgindex-import: $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
-	$(CC) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
+$(IMPORT): $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
+	$(CC) $(LDFLAGS) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
 
 $(B)/schema_sqlite.o: $(B)/schema_sqlite.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libpkicore.a $(HEADERS)
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
 
 deps:
 	@scripts/install-deps run
@@ -81,6 +85,41 @@ integration: build
 test: deps-test
 	$(MAKE) build unit format-check
 	$(MAKE) integration
+	$(MAKE) fuzz
+
+# --- Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) on the core, built with clang and
+# ASan+UBSan in build-fuzz/. `make fuzz` replays each seed corpus (tests/fuzz/corpus/NAME/) and
+# fuzzes each target FUZZ_TIME seconds; what it finds goes to build-fuzz/corpus/NAME/, a crash
+# input to build-fuzz/artifacts/. `make fuzz-long` is ten minutes a target.
+FUZZ_CC   ?= clang-14
+FUZZ_TIME ?= 3
+FZ        := build-fuzz
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+               -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FZ)/%.o: mod_pkgindex/%.c $(HEADERS)
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/schema_sqlite.o: $(B)/schema_sqlite.c
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o)
+	ar rcs $@ $^
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -o $@ $< $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+
+fuzz: fuzz-build
+	tests/fuzz/run $(FZ) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_TIME=600
 
 # Not part of `make test`: minutes of wrk runs and a million-package dataset (cached).
 bench:
@@ -92,10 +131,10 @@ bench:
 	bench/search-bench
 
 format:
-	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 format-check:
-	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 # Into an existing Debian Apache: then `a2enmod pkgindex` and edit
 # /etc/apache2/mods-available/pkgindex.conf (kept if it exists).
@@ -107,4 +146,4 @@ install: deps
 	    install -D -m 644 conf/pkgindex.conf $(DESTDIR)/etc/apache2/mods-available/pkgindex.conf
 
 clean:
-	rm -rf $(B) bin/pkgindex-import
+	rm -rf $(B) $(FZ) build-asan bin/pkgindex-import
