@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-/* search.c: the input is ?q= (a NUL read as a space, as api.c does). The websearch parser
+/* search.c: the input is the raw value of ?q=, decoded by query.c as the API decodes it (so
+ * valid UTF-8; a NUL read as a space and spaces trimmed, as api.c does). The websearch parser
  * splits it into words; FTS5's unicode61 tokenizer (as store_search.c configures it) makes
  * their tokens; the items are built as store_search.c's query_items() builds them, with the
  * query's own tokens standing in for the prefix and typo words the database would give. The
@@ -11,9 +12,11 @@
 #include <strings.h>
 #include <sqlite3.h>
 
+#include <apr_lib.h>
 #include <apr_tables.h>
 
 #include "fuzz.h"
+#include "query.h"
 #include "search.h"
 
 extern const char pki_schema_sqlite[];
@@ -239,11 +242,27 @@ static void check_similarity(const char *a, const char *b)
     }
 }
 
+/* Without the spaces around it, as api.c's search_param() reads ?q=. */
+static char *trim(char *s)
+{
+    char *end = s + strlen(s);
+
+    while (apr_isspace(*s)) {
+        s++;
+    }
+    while (end > s && apr_isspace(end[-1])) {
+        *--end = '\0';
+    }
+    return s;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *pool;
     apr_array_header_t *words, *all;
     pki_search_item items[PKI_SEARCH_MAX_ITEMS];
+    const pki_param *param;
+    pki_query query;
     char *q;
     size_t i;
     int n;
@@ -252,11 +271,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     }
     pool = fuzz_pool();
-    q = apr_palloc(pool, size + 1);
-    for (i = 0; i < size; i++) {
-        q[i] = data[i] ? (char)data[i] : ' ';
+    if (pki_query_parse(&query, pool, apr_pstrcat(pool, "q=", fuzz_cstr(pool, data, size), NULL)) !=
+        0) {
+        apr_pool_destroy(pool);
+        return 0;
     }
-    q[size] = '\0';
+    param = &APR_ARRAY_IDX(query.params, 0, pki_param);
+    q = apr_pstrmemdup(pool, param->val, param->vlen);
+    for (i = 0; i < param->vlen; i++) {
+        q[i] = q[i] ? q[i] : ' ';
+    }
+    q = apr_pstrdup(pool, trim(q));
     words = apr_array_make(pool, 8, sizeof(pki_search_word));
     all = apr_array_make(pool, 8, sizeof(const char *));
     pki_search_parse(pool, q, words);

@@ -82,18 +82,18 @@ static size_t tzif_with_footer(apr_pool_t *pool, const char *footer, unsigned ch
 static void check_format(const pki_tz *tz, apr_int64_t usec)
 {
     char out[PKI_TIME_MAX];
-    apr_int64_t back;
+    apr_int64_t back = 0, secs;
     apr_size_t n;
     int off;
 
     n = pki_time_format(tz, usec, out);
     FUZZ_CHECK(n < PKI_TIME_MAX && n == strlen(out));
-    off = pki_tz_offset(tz, usec / USEC - (usec % USEC < 0));
+    secs = usec / USEC - (usec % USEC < 0);
+    off = pki_tz_offset(tz, secs);
     FUZZ_CHECK(off > -MAX_OFFSET && off < MAX_OFFSET);
     /* the local date is within years 1..9999 and the offset within a day (Python's datetime):
      * it reads back */
-    if (usec / USEC + off >= YEAR_1 && usec / USEC + off < YEAR_10000 && off > -86400 &&
-        off < 86400) {
+    if (secs + off >= YEAR_1 && secs + off < YEAR_10000 && off > -86400 && off < 86400) {
         if (pki_time_parse(out, &back) != 0 || back != usec) {
             fprintf(stderr,
                     "%" APR_INT64_T_FMT " formats as %s, which reads back as %" APR_INT64_T_FMT
