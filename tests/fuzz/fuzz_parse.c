@@ -10,6 +10,7 @@
 
 #include "fuzz.h"
 #include "parse.h"
+#include "tz.h"
 
 static void check_slug(const char *s)
 {
@@ -45,6 +46,21 @@ static void check_commits(const char *text)
     json_object_put(v);
 }
 
+/* A datetime is stored as pki_time_format_sql writes it and read with pki_time_parse. */
+static void check_time(apr_int64_t usec, int nullable)
+{
+    char text[PKI_TIME_MAX];
+    apr_int64_t back;
+
+    if (usec == PKI_TIME_NULL) {
+        FUZZ_CHECK(nullable);
+        return;
+    }
+    FUZZ_CHECK(usec >= PKI_TIME_FIRST && usec <= PKI_TIME_LAST);
+    pki_time_format_sql(usec, text);
+    FUZZ_CHECK(pki_time_parse(text, &back) == 0 && back == usec);
+}
+
 static void record(apr_pool_t *pool, struct json_object *obj)
 {
     apr_array_header_t *errs = apr_array_make(pool, 4, sizeof(pki_field_error));
@@ -63,7 +79,10 @@ static void record(apr_pool_t *pool, struct json_object *obj)
     if (!n) {
         FUZZ_CHECK(p.id >= 1 && p.category_id >= 1 && p.title && p.repo_url && p.pypi_url);
         FUZZ_CHECK(p.repo_description && p.participants && p.commits_over_52);
-        FUZZ_CHECK(p.created != PKI_TIME_NULL && p.modified != PKI_TIME_NULL);
+        check_time(p.created, 0);
+        check_time(p.modified, 0);
+        check_time(p.last_updated, 1);
+        check_time(p.last_fetched, 1);
         check_slug(p.slug);
         check_ids(&p.grids);
         check_commits(p.commits_over_52);
@@ -79,7 +98,8 @@ static void record(apr_pool_t *pool, struct json_object *obj)
     FUZZ_CHECK(n == errs->nelts && (n || kind != PKI_RES_ROOT));
     if (!n) {
         FUZZ_CHECK(g.id >= 1 && g.title && g.description);
-        FUZZ_CHECK(g.created != PKI_TIME_NULL && g.modified != PKI_TIME_NULL);
+        check_time(g.created, 0);
+        check_time(g.modified, 0);
         check_slug(g.slug);
         check_ids(&g.packages);
     }
@@ -89,7 +109,8 @@ static void record(apr_pool_t *pool, struct json_object *obj)
     FUZZ_CHECK(n == errs->nelts && (n || kind != PKI_RES_ROOT));
     if (!n) {
         FUZZ_CHECK(c.id >= 1 && c.title && c.description && c.title_plural);
-        FUZZ_CHECK(c.created != PKI_TIME_NULL && c.modified != PKI_TIME_NULL);
+        check_time(c.created, 0);
+        check_time(c.modified, 0);
         check_slug(c.slug);
     }
 }
