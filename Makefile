@@ -132,7 +132,7 @@ fuzz-long:
 # --- The unit and integration tests against an ASan+UBSan build (build-asan/): the module,
 # loaded into Debian's apache2 with the ASan runtime preloaded, and the importer. Leaks are
 # checked in the unit tests and the importer, not in httpd (its pools live until exit). Any
-# sanitizer report fails the run (tests/integration/conftest.py). Minutes: before a release.
+# sanitizer report fails the run (tests/integration/conftest.py). Run it before a release.
 # UBSan's runtime is linked in statically: gcc's shared one, next to ASan, ignores log_path.
 ASAN_B        := build-asan
 ASAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
