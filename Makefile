@@ -133,7 +133,8 @@ fuzz-long:
 # loaded into Debian's apache2 with the ASan runtime preloaded, and the importer. Leaks are
 # checked in the unit tests and the importer, not in httpd (its pools live until exit). Any
 # sanitizer report fails the run (tests/integration/conftest.py). Run it before a release.
-# UBSan's runtime is linked in statically: gcc's shared one, next to ASan, ignores log_path.
+# UBSan's runtime is linked in statically, so that the importer's reports follow log_path too
+# (gcc's shared one, next to ASan, ignores it; httpd's go to its error log, which is scanned).
 ASAN_B        := build-asan
 ASAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

@@ -30,8 +30,9 @@ BASE_URL = "https://djangopackages.org"
 
 # PKGINDEX_PRELOAD names a sanitizer runtime that httpd must load first: `make test-asan` sets
 # it to ASan's, with a module and an importer built with ASan+UBSan. Their reports then go to
-# files in SANITIZER_LOGS (httpd's children write there as www-data), and conftest.py fails
-# the test that caused one, and the run. Leaks are reported by the importer, not by httpd,
+# files in SANITIZER_LOGS (httpd's children write there as www-data), except UBSan's in httpd,
+# which go to its error log (gcc's UBSan ignores log_path there); conftest.py fails the test
+# after which either shows one, and the run. Leaks are reported by the importer, not by httpd,
 # whose pools are still in use when it exits.
 PRELOAD = os.environ.get("PKGINDEX_PRELOAD")
 SANITIZER_LOGS = None
