@@ -5,11 +5,18 @@
 APXS_INCLUDES := -I/usr/include/apache2 -I/usr/include/apr-1.0
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
+# SANITIZE: compiler and linker flags of a sanitizer build, SANITIZE_LD its linker's only
+# (make test-asan sets them).
+SANITIZE    ?=
+SANITIZE_LD ?=
 CFLAGS   += -std=gnu11 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
-            -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
+            -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex $(SANITIZE)
+LDFLAGS  += $(SANITIZE) $(SANITIZE_LD)
 LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3
 
 B := build
+# The importer binary; `make test-asan` builds its own under build-asan/.
+IMPORT := bin/pkgindex-import
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links store search store_search render render_html \
@@ -25,10 +32,10 @@ PORT ?= 8080
 DB   ?= var/pkgindex.sqlite3
 
 .PHONY: all build deps deps-test run test unit integration format format-check install uninstall \
-        bench soak clean
+        bench soak clean fuzz fuzz-build fuzz-long test-asan
 
 all: build
-build: $(B)/mod_pkgindex.so bin/pkgindex-import
+build: $(B)/mod_pkgindex.so $(IMPORT)
 
 $(B)/%.o: mod_pkgindex/%.c $(HEADERS)
 	@mkdir -p $(B)
@@ -38,7 +45,7 @@ $(B)/libpkicore.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
 $(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
-	$(CC) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
+	$(CC) $(LDFLAGS) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
 
 # The importer links the same core; the schema is compiled in for --init.
 $(B)/schema_sqlite.c: sql/schema-sqlite.sql
@@ -46,15 +53,15 @@ $(B)/schema_sqlite.c: sql/schema-sqlite.sql
 	{ echo 'const char pki_schema_sqlite[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
-bin/pkgindex-import: $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
-	$(CC) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
+$(IMPORT): $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
+	$(CC) $(LDFLAGS) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
 
 $(B)/schema_sqlite.o: $(B)/schema_sqlite.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libpkicore.a $(HEADERS)
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wno-unused-function -o $@ $< $(B)/libpkicore.a $(LIBS) -lcmocka
 
 deps:
 	@scripts/install-deps run
@@ -82,6 +89,62 @@ integration: build
 test: deps-test
 	$(MAKE) build unit format-check
 	$(MAKE) integration
+	$(MAKE) fuzz
+
+# --- Fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) on the core, built with clang and
+# ASan+UBSan in build-fuzz/. `make fuzz` replays each seed corpus (tests/fuzz/corpus/NAME/) and
+# fuzzes each target FUZZ_TIME seconds; what it finds goes to build-fuzz/corpus/NAME/, a crash
+# input to build-fuzz/artifacts/. `make fuzz-long` is ten minutes a target.
+FUZZ_CC   ?= clang-14
+FUZZ_TIME ?= 3
+FZ        := build-fuzz
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+               -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# fuzz_import drives the importer's splitter through its own API, where the tree has it
+ifeq ($(wildcard mod_pkgindex/import_scan.h),)
+FUZZ_TARGETS := $(filter-out import,$(FUZZ_TARGETS))
+endif
+
+$(FZ)/%.o: mod_pkgindex/%.c $(HEADERS)
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/schema_sqlite.o: $(B)/schema_sqlite.c
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o)
+	ar rcs $@ $^
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -o $@ $< $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+
+fuzz: fuzz-build
+	tests/fuzz/run $(FZ) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_TIME=600
+
+# --- The unit and integration tests against an ASan+UBSan build (build-asan/): the module,
+# loaded into Debian's apache2 with the ASan runtime preloaded, and the importer. Leaks are
+# checked in the unit tests and the importer, not in httpd (its pools live until exit). Any
+# sanitizer report fails the run (tests/integration/conftest.py). Run it before a release.
+# UBSan's runtime is linked in statically, so that the importer's reports follow log_path too
+# (gcc's shared one, next to ASan, ignores it; httpd's go to its error log, which is scanned).
+ASAN_B        := build-asan
+ASAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+test-asan: deps-test
+	$(MAKE) B=$(ASAN_B) IMPORT=$(ASAN_B)/pkgindex-import SANITIZE="$(ASAN_SANITIZE)" \
+	    SANITIZE_LD=-static-libubsan build unit
+	PKGINDEX_MODULE=$(CURDIR)/$(ASAN_B)/mod_pkgindex.so \
+	PKGINDEX_IMPORT=$(CURDIR)/$(ASAN_B)/pkgindex-import \
+	PKGINDEX_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 # Not part of `make test`: minutes of wrk runs and a million-package dataset (cached).
 bench:
@@ -100,10 +163,10 @@ soak:
 	bench/soak $(SOAK_ARGS)
 
 format:
-	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 format-check:
-	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run -Werror mod_pkgindex/*.c mod_pkgindex/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 # Into an existing Debian Apache: then `a2enmod pkgindex` and edit
 # /etc/apache2/mods-available/pkgindex.conf (kept if it exists). DESTDIR stages the files.
@@ -134,4 +197,4 @@ uninstall:
 	    echo "uninstall: kept $(DESTDIR)$(MODSDIR)/pkgindex.conf (differs from conf/pkgindex.conf)"; fi
 
 clean:
-	rm -rf $(B) bin/pkgindex-import
+	rm -rf $(B) $(FZ) build-asan bin/pkgindex-import

@@ -268,6 +268,13 @@ static int get_time(ctx *c, const char *key, int nullable, apr_int64_t *out)
              "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].");
         return 0;
     }
+    /* An offset can carry year 1 or 9999 past the years a datetime has in UTC (DRF's
+     * 'overflow' complaint, where its astimezone() raises). */
+    if (*out < PKI_TIME_FIRST || *out > PKI_TIME_LAST) {
+        *out = PKI_TIME_NULL;
+        fail(c, key, "Datetime value out of range.");
+        return 0;
+    }
     return 1;
 }
 

@@ -4,6 +4,7 @@
  * All calendar math is proleptic Gregorian on 64-bit integers, so nothing here depends on
  * the C library's notion of the local zone. */
 
+#include <assert.h>
 #include <string.h>
 
 #include <apr_file_info.h>
@@ -572,7 +573,11 @@ apr_size_t pki_time_format(const pki_tz *tz, apr_int64_t usec, char out[PKI_TIME
 
 apr_size_t pki_time_format_sql(apr_int64_t usec, char out[PKI_TIME_MAX])
 {
-    char *o = format_local(usec, 0, ' ', out);
+    char *o;
+
+    /* a year of other than four digits would be stored as text nothing reads back */
+    assert(usec >= PKI_TIME_FIRST && usec <= PKI_TIME_LAST);
+    o = format_local(usec, 0, ' ', out);
 
     *o = '\0';
     return (apr_size_t)(o - out);

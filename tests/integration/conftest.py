@@ -15,6 +15,53 @@ import pytest
 import helpers
 
 
+# --- Sanitizer reports (`make test-asan`, see helpers.PRELOAD): each fails the test after
+# which it appeared, and the run. ---
+
+_seen_reports = set()
+_seen_lines = {}
+
+
+def _new_sanitizer_reports():
+    new = []
+    for name, text in helpers.sanitizer_reports().items():
+        if name not in _seen_reports:
+            _seen_reports.add(name)
+            new.append(f"--- {os.path.join(helpers.SANITIZER_LOGS, name)}\n{text}")
+    for server in helpers._started:
+        lines = server.sanitizer_lines()
+        seen = _seen_lines.get(id(server), 0)
+        if len(lines) > seen:
+            _seen_lines[id(server)] = len(lines)
+            new.append(f"--- {server.rundir}/error.log\n" + "\n".join(lines[seen:]))
+    return new
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports():
+    yield
+    if helpers.PRELOAD:
+        new = _new_sanitizer_reports()
+        if new:
+            pytest.fail("sanitizer reports:\n" + "\n".join(new), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Reports written after the last test (servers stopping) fail the run too."""
+    if not helpers.PRELOAD:
+        return
+    helpers._stop_all()
+    new = _new_sanitizer_reports()
+    out = session.config.pluginmanager.get_plugin("terminalreporter")
+    if new:
+        out.write_line("sanitizer reports after the last test:\n" + "\n".join(new), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _seen_reports:
+        out.write_line(f"sanitizer reports kept in {helpers.SANITIZER_LOGS}", red=True)
+    else:
+        shutil.rmtree(helpers.SANITIZER_LOGS, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def module_so():
     """Path of the built module; fails (not skips) when it is missing."""

@@ -29,6 +29,45 @@ IMPORT = os.path.abspath(os.environ.get("PKGINDEX_IMPORT") or os.path.join(REPO,
 SAMPLE = [os.path.join(DATA, "sample", f"{kind}.jsonl") for kind in ("categories", "grids", "packages")]
 BASE_URL = "https://djangopackages.org"
 
+# PKGINDEX_PRELOAD names a sanitizer runtime that httpd must load first: `make test-asan` sets
+# it to ASan's, with a module and an importer built with ASan+UBSan. Their reports then go to
+# files in SANITIZER_LOGS (httpd's children write there as www-data), except UBSan's in httpd,
+# which go to its error log (gcc's UBSan ignores log_path there); conftest.py fails the test
+# after which either shows one, and the run. Leaks are reported by the importer, not by httpd,
+# whose pools are still in use when it exits.
+PRELOAD = os.environ.get("PKGINDEX_PRELOAD")
+SANITIZER_LOGS = None
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+if PRELOAD:
+    if not os.path.isabs(PRELOAD) or not os.path.isfile(PRELOAD):
+        raise RuntimeError(f"PKGINDEX_PRELOAD: no such library: {PRELOAD!r}")
+    SANITIZER_LOGS = tempfile.mkdtemp(prefix="pkgindex-sanitizer-", dir="/tmp")
+    os.chmod(SANITIZER_LOGS, 0o1777)
+    # inherited by every importer the tests run
+    os.environ["ASAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/import:detect_leaks=1"
+    os.environ["UBSAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/import:print_stacktrace=1"
+
+
+def httpd_env():
+    """The environment pkgindex-serve (and so httpd, which it execs) runs with."""
+    env = dict(os.environ)
+    if PRELOAD:
+        env["LD_PRELOAD"] = PRELOAD
+        env["ASAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/httpd:detect_leaks=0"
+        env["UBSAN_OPTIONS"] = f"log_path={SANITIZER_LOGS}/httpd:print_stacktrace=1"
+    return env
+
+
+def sanitizer_reports():
+    """{file name: text} of the sanitizer reports written so far."""
+    if not SANITIZER_LOGS:
+        return {}
+    reports = {}
+    for name in sorted(os.listdir(SANITIZER_LOGS)):
+        with open(os.path.join(SANITIZER_LOGS, name), encoding="utf-8", errors="replace") as f:
+            reports[name] = f.read()
+    return reports
+
 
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
@@ -154,7 +193,7 @@ class Server:
         self.db = os.path.abspath(db)
         self.conf = conf
         self.workdir = workdir or make_www_tmpdir()
-        self.module = module
+        self.module = module or MODULE
         self.rundir = os.path.join(self.workdir, "run")
         self.port = None
         self.proc = None
@@ -173,7 +212,7 @@ class Server:
         with open(self.serve_log, "wb") as log:
             # Own session: if SIGTERM is not enough, stop() can kill httpd's children too.
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True)
+                                         start_new_session=True, env=httpd_env())
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -242,6 +281,12 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+    def sanitizer_lines(self):
+        """Lines of the error log and pkgindex-serve's output that a sanitizer wrote (what it
+        printed before its log files were set up, or instead of them)."""
+        return [line for line in self.logs().splitlines()
+                if any(p in line for p in SANITIZER_PATTERNS)]
 
     def __enter__(self):
         return self.start() if self.proc is None else self
