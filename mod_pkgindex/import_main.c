@@ -163,7 +163,7 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
     if (pki_store_lock_wait(db, apr_time_from_sec(c->wait), waiting, c) != APR_SUCCESS ||
         pki_store_writable(db, pool) != APR_SUCCESS) {
         fprintf(stderr, "pkgindex-import: %s\n", db->error ? db->error : path);
-        return 0;
+        goto failed;
     }
     /* A bulk load: a large page cache, and WAL's NORMAL durability (the commit is atomic). */
     if (pki_store_exec_script(db, pool,
@@ -178,7 +178,7 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
          pki_store_exec_script(db, pool, "PRAGMA journal_mode = DELETE;\n") != APR_SUCCESS)) {
         fprintf(stderr, "pkgindex-import: %s: %s (%s)\n", path, pki_import_fault_advice(db->fault),
                 db->error);
-        return 0;
+        goto failed;
     }
     /* A database made by this run has no other user yet: its bookkeeping triggers (counts, data
      * generation, search marks: several per row) are off, and redone once per file instead
@@ -190,9 +190,13 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
                 "pkgindex-import: %s: not a mod_pkgindex database (%s); --init creates "
                 "the schema\n",
                 path, db->error);
-        return 0;
+        goto failed;
     }
     return 1;
+
+failed:
+    pki_store_close(db);
+    return 0;
 }
 
 /* Closes DB, in WAL mode again if this run created it (see open_db). */

@@ -75,7 +75,8 @@ static void *APR_THREAD_FUNC hammer_run(apr_thread_t *thread, void *data)
     for (i = 0; i < HITS_PER_THREAD; i++) {
         h->logged += pki_throttle_hit(h->t, START, INTERVAL, &more, &since);
     }
-    apr_thread_exit(thread, APR_SUCCESS);
+    (void)thread;
+    /* a plain return: apr_thread_exit's pthread_exit unwinding upsets AddressSanitizer */
     return NULL;
 }
 
