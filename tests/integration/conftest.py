@@ -155,3 +155,19 @@ def multi_server(module_so):
 @pytest.fixture(scope="session")
 def conformance_inputs():
     return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One private PostgreSQL 15 for the whole session (see pg.py): databases come from
+    pg_server.new_db()."""
+    import pg
+
+    server = pg.PgServer()
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
