@@ -20,7 +20,7 @@ IMPORT := bin/pkgindex-import
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links store search store_search render render_html \
-             api cache parse import_scan import errlog
+             api cache parse import_scan import errlog store_sqlite_open
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

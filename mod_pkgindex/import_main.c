@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_strings.h>
@@ -25,8 +23,6 @@
 #include "import.h"
 
 extern const char pki_schema_sqlite[];
-
-#define SQLITE_PREFIX "sqlite3:"
 
 #ifndef PKI_VERSION
 #define PKI_VERSION "0.10"
@@ -116,100 +112,36 @@ static int usage(const char *msg)
     return 2;
 }
 
-/* Opens the database and prepares every statement the importer and the module use. */
+/* Opens the database for this run (see pki_store_open_writer); says why it cannot. */
 static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db *db, int *fresh,
                    int *bulk)
 {
-    const char *err = NULL, *path;
-    apr_finfo_t fi;
-    int rv;
+    pki_store_open_opts o;
+    const char *error = NULL;
 
-    path = spec + strlen(SQLITE_PREFIX);
-    if (!init && (rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool)) != APR_SUCCESS) {
-        char buf[120];
-        if (APR_STATUS_IS_ENOENT(rv)) {
-            fprintf(stderr, "pkgindex-import: %s does not exist (--init creates it)\n", path);
-        } else {
-            fprintf(stderr, "pkgindex-import: %s: %s\n", path, apr_strerror(rv, buf, sizeof(buf)));
-        }
+    memset(&o, 0, sizeof(o));
+    o.init = init;
+    o.schema = pki_schema_sqlite;
+    o.wait = apr_time_from_sec(c->wait);
+    o.waiting = waiting;
+    o.ctx = c;
+    if (pki_store_open_writer(pool, spec, &o, db, fresh, bulk, &error) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: %s\n", error ? error : spec);
         return 0;
-    }
-    /* Importers take turns for the whole run: a new database is loaded in a way only safe
-     * while nobody else writes it (see below), and its schema is made once. */
-    if ((rv = pki_store_sqlite_run_lock(pool, path, init, apr_time_from_sec(c->wait), waiting, c,
-                                        fresh, &err)) != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: %s%s\n", err,
-                APR_STATUS_IS_EBUSY(rv) ? ": nothing imported; run again when it has finished, "
-                                          "or wait longer (--wait)"
-                                        : "");
-        return 0;
-    }
-    *fresh = *fresh && init;
-    memset(db, 0, sizeof(*db));
-    db->pool = pool;
-    db->prepared = apr_hash_make(pool);
-    if (apr_dbd_get_driver(pool, "sqlite3", &db->driver) != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: the apr_dbd sqlite3 driver is not installed "
-                        "(Debian: libaprutil1-dbd-sqlite3)\n");
-        return 0;
-    }
-    rv = apr_dbd_open_ex(db->driver, pool, path, &db->handle, &err);
-    if (rv != APR_SUCCESS || !db->handle) {
-        fprintf(stderr, "pkgindex-import: cannot open %s: %s\n", path, err ? err : "error");
-        return 0;
-    }
-    /* The server's readers hold locks briefly, another import for as long as it runs: wait for
-     * them rather than fail (a daily --reindex from cron meets a busy server). */
-    if (pki_store_lock_wait(db, apr_time_from_sec(c->wait), waiting, c) != APR_SUCCESS ||
-        pki_store_writable(db, pool) != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: %s\n", db->error ? db->error : path);
-        goto failed;
-    }
-    /* A bulk load: a large page cache, and WAL's NORMAL durability (the commit is atomic). */
-    if (pki_store_exec_script(db, pool,
-                              "PRAGMA cache_size = -262144;\n"
-                              "PRAGMA synchronous = NORMAL;\n"
-                              "PRAGMA temp_store = MEMORY;\n") != APR_SUCCESS ||
-        (init && pki_store_exec_script(db, pool, pki_schema_sqlite) != APR_SUCCESS) ||
-        /* A database this run creates has no reader yet: a rollback journal, which writes
-         * each page once (WAL writes it twice), until the end, when WAL is switched on for
-         * the server's readers. A rollback still undoes a refused file. */
-        (*fresh &&
-         pki_store_exec_script(db, pool, "PRAGMA journal_mode = DELETE;\n") != APR_SUCCESS)) {
-        fprintf(stderr, "pkgindex-import: %s: %s (%s)\n", path, pki_import_fault_advice(db->fault),
-                db->error);
-        goto failed;
-    }
-    /* A database made by this run has no other user yet: its bookkeeping triggers (counts, data
-     * generation, search marks: several per row) are off, and redone once per file instead
-     * (before preparing: the switch expires prepared statements). */
-    *bulk = *fresh && sqlite3_db_config(pki_store_sqlite(db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
-                                        NULL) == SQLITE_OK;
-    if (pki_store_prepare_all(db, pool) != APR_SUCCESS) {
-        fprintf(stderr,
-                "pkgindex-import: %s: not a mod_pkgindex database (%s); --init creates "
-                "the schema\n",
-                path, db->error);
-        goto failed;
     }
     return 1;
-
-failed:
-    pki_store_close(db);
-    return 0;
 }
 
-/* Closes DB, in WAL mode again if this run created it (see open_db). */
+/* Closes DB (see pki_store_close_writer). */
 static int close_db(apr_pool_t *pool, pki_db *db, int fresh)
 {
-    int ok = 1;
+    const char *error = NULL;
 
-    if (fresh && pki_store_exec_script(db, pool, "PRAGMA journal_mode = WAL;\n") != APR_SUCCESS) {
-        fprintf(stderr, "pkgindex-import: journal_mode WAL: %s\n", db->error);
-        ok = 0;
+    if (pki_store_close_writer(db, pool, fresh, &error) != APR_SUCCESS) {
+        fprintf(stderr, "pkgindex-import: %s\n", error ? error : "closing failed");
+        return 0;
     }
-    pki_store_close(db);
-    return ok;
+    return 1;
 }
 
 /* Rebuilds the search index in a transaction of its own; says how it went. */
@@ -313,10 +245,8 @@ int main(int argc, const char *const *argv)
     int ch, init = 0, reindex = 0, prune = 0, fresh = 0, failed = 0, imported_any = 0, i;
     apr_status_t rv;
 
-    /* One connection, used by one thread (the writer): no mutex per call, and no memory
-     * statistics (a global lock per allocation) - as the module's children. */
-    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* One connection, used by one thread (the writer), as in the module's children. */
+    pki_store_process_init();
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
@@ -403,7 +333,7 @@ int main(int argc, const char *const *argv)
     if (!spec) {
         return usage("--db is required");
     }
-    if (strncmp(spec, SQLITE_PREFIX, strlen(SQLITE_PREFIX)) != 0 || !spec[strlen(SQLITE_PREFIX)]) {
+    if (!pki_store_spec_valid(spec)) {
         return usage(apr_psprintf(pool, "--db: expected sqlite3:PATH, got '%s'", spec));
     }
     if (reindex && opt->ind < argc) {

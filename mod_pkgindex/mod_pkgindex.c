@@ -25,7 +25,6 @@
 #include <util_filter.h>
 
 #include <mod_dbd.h>
-#include <sqlite3.h>
 
 #include "api.h"
 #include "cache.h"
@@ -443,19 +442,16 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return pki_config_init(pconf, s) == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* Before mod_dbd opens this child's connections, tune SQLite for worker threads:
- * - no memory statistics: they take one global mutex around every allocation;
- * - multi-thread mode: no mutex per connection, as mod_dbd lends a connection to one thread
- *   at a time (and apr_dbd's own calls are serialised by its driver anyway).
- * A no-op when SQLite is already in use in this process: sqlite3_config then refuses. */
+/* Before mod_dbd opens this child's connections, the database library is set up for worker
+ * threads that each hold one connection at a time (pki_store_process_init). A no-op when the
+ * library is in use already in this process. */
 static void child_init(apr_pool_t *pool, server_rec *s)
 {
     pki_server_conf *sconf = ap_get_module_config(s->module_config, &pkgindex_module);
     apr_int64_t size = sconf->cache_size != -1 ? sconf->cache_size : PKI_DEFAULT_CACHE;
     apr_status_t rv;
 
-    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
-        sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) {
+    if (pki_store_process_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                      APLOGNO(19003) "PkgIndex: SQLite already initialised");
     }

@@ -3,9 +3,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1163,68 +1160,6 @@ static int busy_wait(void *data, int count)
     }
     apr_sleep(LOCK_POLL);
     return 1;
-}
-
-typedef struct run_lock {
-    int fd;
-} run_lock;
-
-static apr_status_t run_lock_release(void *data)
-{
-    run_lock *l = data;
-
-    close(l->fd); /* which releases the flock */
-    return APR_SUCCESS;
-}
-
-/* How often a writer waiting for another importer's run looks again. */
-#define RUN_LOCK_POLL apr_time_from_msec(100)
-
-apr_status_t pki_store_sqlite_run_lock(apr_pool_t *pool, const char *path, int create,
-                                       apr_interval_time_t limit, void (*waiting)(void *ctx),
-                                       void *ctx, int *fresh, const char **error)
-{
-    apr_time_t until = apr_time_now() + limit;
-    struct stat st;
-    run_lock *l;
-    int fd, told = 0;
-
-    /* flock, not SQLite's fcntl locks, which it takes and drops by itself: the two do not
-     * meet on Linux, so readers (httpd) never notice this lock */
-    fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-    if (fd < 0 && errno == EACCES) {
-        fd = open(path, O_RDONLY | O_CLOEXEC); /* the writable check says more */
-        if (fd < 0 && errno == ENOENT) {
-            *error = apr_psprintf(pool, "%s: cannot create it: directory not writable", path);
-            return APR_EACCES;
-        }
-    }
-    if (fd < 0) {
-        *error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
-        return APR_FROM_OS_ERROR(errno);
-    }
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            *error = apr_psprintf(pool, "%s: lock: %s", path, strerror(errno));
-            close(fd);
-            return APR_FROM_OS_ERROR(errno);
-        }
-        if (apr_time_now() >= until) {
-            *error = apr_psprintf(pool, "%s: another pkgindex-import is still running", path);
-            close(fd);
-            return APR_EBUSY;
-        }
-        if (!told && waiting) {
-            told = 1;
-            waiting(ctx);
-        }
-        apr_sleep(RUN_LOCK_POLL);
-    }
-    *fresh = fstat(fd, &st) == 0 && st.st_size == 0;
-    l = apr_palloc(pool, sizeof(*l));
-    l->fd = fd;
-    apr_pool_cleanup_register(pool, l, run_lock_release, apr_pool_cleanup_null);
-    return APR_SUCCESS;
 }
 
 apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),

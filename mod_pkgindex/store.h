@@ -131,14 +131,6 @@ apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t
 apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
                                  void *ctx);
 
-/* SQLite: one importer run at a time on the database at PATH (made empty when CREATE and
- * missing), waiting up to LIMIT (WAITING called once when it waits); held until POOL goes.
- * *FRESH: the file is empty, a database nobody has used yet. APR_EBUSY when another run still
- * holds it; *ERROR says why in words. */
-apr_status_t pki_store_sqlite_run_lock(apr_pool_t *pool, const char *path, int create,
-                                       apr_interval_time_t limit, void (*waiting)(void *ctx),
-                                       void *ctx, int *fresh, const char **error);
-
 /* Commits when COMMIT and nothing failed, else rolls back. */
 apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit);
 
@@ -227,5 +219,37 @@ void pki_store_close(pki_db *db);
 
 /* Prepares every statement into DB->prepared (outside httpd, where mod_dbd does it). */
 apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool);
+
+/* --- A process's database library, and the importer's connection (store_sqlite_open.c) --- */
+
+/* Sets the database library up for this process: each connection is used by one thread at a
+ * time (mod_dbd lends it to one request; the importer has one writer), so no mutex per
+ * connection and no global memory statistics. Before any connection is opened; an error when
+ * the library is in use already (harmless: it keeps its own settings). */
+apr_status_t pki_store_process_init(void);
+
+/* Whether SPEC names a database the importer can open ("sqlite3:PATH"); else a usage error. */
+int pki_store_spec_valid(const char *spec);
+
+typedef struct pki_store_open_opts {
+    int init;                   /* create the database, or the schema when it has none */
+    const char *schema;         /* the schema --init runs */
+    apr_interval_time_t wait;   /* for another importer's run, or another writer's lock */
+    void (*waiting)(void *ctx); /* called once when a wait lasts */
+    void *ctx;
+} pki_store_open_opts;
+
+/* Opens SPEC for a run of imports: one run at a time (the next one waits, up to O->wait);
+ * the schema made with O->init; every statement prepared. *FRESH: the run made the
+ * database, which nobody else uses yet: it is loaded in *BULK mode when that could be set up
+ * (bookkeeping triggers off: pki_store_recount after each file, the search index rebuilt
+ * after the last). On failure *ERROR says why, in words a person can act on, and DB is
+ * closed. */
+apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki_store_open_opts *o,
+                                   pki_db *db, int *fresh, int *bulk, const char **error);
+
+/* Closes what pki_store_open_writer opened (FRESH as it said), ready for the server's
+ * readers; *ERROR says what failed. */
+apr_status_t pki_store_close_writer(pki_db *db, apr_pool_t *pool, int fresh, const char **error);
 
 #endif
