@@ -70,30 +70,16 @@ def module_so():
     return helpers.MODULE
 
 
-def _cleanup(workdir):
-    if os.environ.get("PKGINDEX_KEEP_TMP"):
-        print(f"\nkept {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _serve(db_inputs, prefix, module):
-    """Create a database from db_inputs (none: the real sample) and serve it."""
-    workdir = helpers.make_www_tmpdir(prefix)
-    os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *db_inputs)
-    server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module).start()
-    return server, workdir
+@pytest.fixture(scope="session")
+def conformance_inputs():
+    return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
 
 
 @pytest.fixture(scope="session")
-def conformance_server(module_so):
+def conformance_server(module_so, conformance_inputs):
     """httpd serving tests/data/conformance/{categories,grids,packages}.jsonl."""
-    inputs = [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
-    server, workdir = _serve(inputs, "pkgindex-conformance-", module_so)
-    yield server
-    server.stop()
-    _cleanup(workdir)
+    yield from helpers.serving(conformance_inputs, f"PkgIndexBaseURL {helpers.BASE_URL}",
+                               "pkgindex-conformance-", module_so)
 
 
 def real_records_jsonl(workdir):
@@ -118,7 +104,7 @@ def real_server(module_so):
                             module=module_so).start()
     yield server
     server.stop()
-    _cleanup(workdir)
+    helpers.remove_tmpdir(workdir)
 
 
 # Several locations with their own settings, links from the Host header: one server for all
@@ -140,21 +126,9 @@ MULTI_CONF = """
 
 
 @pytest.fixture(scope="session")
-def multi_server(module_so):
+def multi_server(module_so, conformance_inputs):
     """The conformance dataset under /api/v4/ (defaults), /utc/ and /london/v4/."""
-    workdir = helpers.make_www_tmpdir("pkgindex-multi-")
-    os.mkdir(os.path.join(workdir, "db"), 0o755)
-    inputs = [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *inputs)
-    server = helpers.Server(db, MULTI_CONF, workdir=workdir, module=module_so).start()
-    yield server
-    server.stop()
-    _cleanup(workdir)
-
-
-@pytest.fixture(scope="session")
-def conformance_inputs():
-    return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
+    yield from helpers.serving(conformance_inputs, MULTI_CONF, "pkgindex-multi-", module_so)
 
 
 @pytest.fixture(scope="session")

@@ -120,6 +120,14 @@ def make_db(path, *jsonl):
     return path
 
 
+def remove_tmpdir(workdir):
+    """Removes a test's directory, unless PKGINDEX_KEEP_TMP asks to keep it for a post-mortem."""
+    if os.environ.get("PKGINDEX_KEEP_TMP"):
+        print(f"\nkept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def serving(inputs, conf, prefix, module):
     """A server on a new database made from INPUTS (JSONL files), with CONF: a generator for
     fixtures (`yield from helpers.serving(...)`), which stops it and removes its files after."""
@@ -131,7 +139,7 @@ def serving(inputs, conf, prefix, module):
         yield srv
     finally:
         srv.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tmpdir(workdir)
 
 
 class Headers:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sqlite3
 import subprocess
 import urllib.parse
@@ -71,13 +70,7 @@ def search_examples():
 def sample_server(module_so):
     """The sample database, as `make run` serves it: no base URL, so links (and `next`) point
     back at this server."""
-    workdir = helpers.make_www_tmpdir("pkgindex-readme-")
-    os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"))
-    srv = helpers.Server(db, "", workdir=workdir, module=module_so).start()
-    yield srv
-    srv.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    yield from helpers.serving(helpers.SAMPLE, "", "pkgindex-readme-", module_so)
 
 
 def assert_something(resp, what):
