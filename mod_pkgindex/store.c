@@ -318,13 +318,8 @@ static native *native_of(pki_db *db)
     if (data) {
         return data;
     }
-    if (strcmp(apr_dbd_name(db->driver), "sqlite3") != 0) {
-        db->native = -1;
-        return NULL;
-    }
     n = apr_pcalloc(db->pool, sizeof(*n));
-    n->conn = apr_dbd_native_handle(db->driver, db->handle);
-    if (!n->conn) {
+    if (!(n->conn = sqlite_conn(db))) {
         db->native = -1;
         return NULL;
     }
@@ -526,16 +521,18 @@ static int next_row(rows *r)
     return 0;
 }
 
+/* The database's file; NULL on another driver, "" for an in-memory database. */
+static const char *db_file(pki_db *db)
+{
+    sqlite3 *conn = sqlite_conn(db);
+
+    return conn ? sqlite3_db_filename(conn, "main") : NULL;
+}
+
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
 {
-    sqlite3 *conn;
-    const char *path;
+    const char *path = db_file(db);
 
-    if (strcmp(apr_dbd_name(db->driver), "sqlite3") != 0) {
-        return APR_SUCCESS;
-    }
-    conn = apr_dbd_native_handle(db->driver, db->handle);
-    path = conn ? sqlite3_db_filename(conn, "main") : NULL;
     if (path && *path && access(path, R_OK) != 0) {
         db->error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
         db->fault = PKI_DB_FAULT_UNAVAILABLE;
@@ -546,8 +543,7 @@ apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
 
 apr_status_t pki_store_writable(pki_db *db, apr_pool_t *pool)
 {
-    sqlite3 *conn = sqlite_conn(db);
-    const char *path = conn ? sqlite3_db_filename(conn, "main") : NULL;
+    const char *path = db_file(db);
     char *dir, *slash;
 
     if (!path || !*path) {
