@@ -64,7 +64,7 @@ void *pki_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
     conf->prepared = add->prepared;
     conf->cache_size = add->cache_size != -1 ? add->cache_size : base->cache_size;
     conf->dbd_params = add->dbd_params ? add->dbd_params : base->dbd_params;
-    conf->acquire_failed = 0;
+    memset(&conf->acquire_gate, 0, sizeof(conf->acquire_gate));
     return conf;
 }
 

@@ -9,6 +9,7 @@
 #include <http_config.h>
 
 #include "api.h"
+#include "errlog.h"
 #include "tz.h"
 
 #define PKI_DEFAULT_PREFIX    "/api/v4/"
@@ -32,8 +33,9 @@ typedef struct pki_server_conf {
     int prepared;                 /* the SQL statements are registered with mod_dbd */
     apr_int64_t cache_size;       /* PkgIndexCacheSize (main server), -1: unset */
     const char *dbd_params;       /* mod_dbd's DBDParams without passwords, or NULL */
-    /* when mod_dbd last failed to give this process a connection (apr_time_t); 0: it did not */
-    volatile apr_uint64_t acquire_failed;
+    /* When mod_dbd last failed to give this process a connection (last = 0: it did not),
+     * and the gate that lets one try a second through until it does again. */
+    pki_throttle acquire_gate;
 } pki_server_conf;
 
 extern module AP_MODULE_DECLARE_DATA pkgindex_module;

@@ -9,7 +9,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-/* One recurring error of a process. Zeroed (static storage) is the initial state. */
+/* One recurring event of a process that may go through once an interval: an error line to
+ * log, a failed connection to try again. Zeroed (static storage) is the initial state. */
 typedef struct pki_throttle {
     volatile apr_uint64_t last;       /* apr_time_t of the last line logged; 0: none yet */
     volatile apr_uint32_t suppressed; /* occurrences since then that were not logged */

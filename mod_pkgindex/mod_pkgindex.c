@@ -216,24 +216,23 @@ static pki_db *acquire(void *ctx)
 {
     request_rec *r = ctx;
     pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
-    apr_uint64_t failed = apr_atomic_read64(&sconf->acquire_failed);
+    pki_throttle *gate = &sconf->acquire_gate;
+    int failing = apr_atomic_read64(&gate->last) != 0;
+    apr_uint32_t more;
+    apr_time_t since;
     ap_dbd_t *dbd;
     pki_db *db;
 
-    if (failed) {
-        apr_time_t now = apr_time_now(), since = now - (apr_time_t)failed;
-        /* once the second is over, the thread that moves the time on tries */
-        if ((since < ACQUIRE_RETRY_INTERVAL && since > -ACQUIRE_RETRY_INTERVAL) ||
-            apr_atomic_cas64(&sconf->acquire_failed, (apr_uint64_t)now, failed) != failed) {
-            return NULL;
-        }
-    }
-    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
-        apr_atomic_set64(&sconf->acquire_failed, (apr_uint64_t)apr_time_now());
+    /* while it fails, one request a second tries again (the rest are counted, not used) */
+    if (failing && !pki_throttle_hit(gate, apr_time_now(), ACQUIRE_RETRY_INTERVAL, &more, &since)) {
         return NULL;
     }
-    if (failed) {
-        apr_atomic_set64(&sconf->acquire_failed, 0);
+    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+        apr_atomic_set64(&gate->last, (apr_uint64_t)apr_time_now());
+        return NULL;
+    }
+    if (failing) {
+        apr_atomic_set64(&gate->last, 0);
     }
     db = apr_palloc(r->pool, sizeof(*db));
     db->driver = dbd->driver;
