@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,9 +435,53 @@ static void *APR_THREAD_FUNC read_input(apr_thread_t *thread, void *data)
 
 /* --- The writer --- */
 
-static int in_ids(const pki_import_ids *ids, pki_resource res, apr_int64_t id);
-static int comes_later(const importer *im, pki_resource res, apr_int64_t id);
-static const char *link_text(importer *im, pki_resource res, apr_int64_t id);
+static int sorted_contains(const apr_array_header_t *ids, apr_int64_t id)
+{
+    const apr_int64_t *a = (const apr_int64_t *)ids->elts;
+    int lo = 0, hi = ids->nelts - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (a[mid] == id) {
+            return 1;
+        }
+        if (a[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    apr_int64_t x = *(const apr_int64_t *)a, y = *(const apr_int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int in_ids(const pki_import_ids *ids, pki_resource res, apr_int64_t id)
+{
+    return ids && ids->complete && sorted_contains(ids->ids[res], id);
+}
+
+/* Whether a later file of the run holds object ID of kind RES. */
+static int comes_later(const importer *im, pki_resource res, apr_int64_t id)
+{
+    int i;
+
+    for (i = 0; i < im->o->nlater; i++) {
+        if (sorted_contains(im->o->later[i].ids[res], id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *link_text(importer *im, pki_resource res, apr_int64_t id)
+{
+    return apr_psprintf(im->rpool, "/%s/%" APR_INT64_T_FMT "/", pki_resource_segment[res], id);
+}
 
 /* With --skip-invalid, a record whose links lead nowhere is refused before it is written (the
  * rest of the file commits, so it must not be in it). A link may name an object of the
@@ -486,15 +531,8 @@ static int links_dangle(importer *im, const item *it)
 static void slug_moved(importer *im, const item *it, const char *slug)
 {
     apr_int64_t owner;
-    int i, known = im->o->here && im->o->here->complete;
 
-    if (!im->o->seen || !known) {
-        return;
-    }
-    for (i = 0; i < im->o->nlater; i++) {
-        known &= im->o->later[i].complete;
-    }
-    if (!known) {
+    if (!im->o->seen || !im->o->read_ahead) {
         return;
     }
     if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
@@ -532,6 +570,10 @@ static void saw(importer *im, const item *it)
 
 static void write_item(importer *im, const item *it)
 {
+    /* packages and grids have unique slugs; categories none */
+    const char *slug = it->kind == PKI_RES_PACKAGES ? it->u.p.slug
+                       : it->kind == PKI_RES_GRIDS  ? it->u.g.slug
+                                                    : NULL;
     apr_status_t rv = APR_SUCCESS;
     int i;
 
@@ -560,21 +602,19 @@ static void write_item(importer *im, const item *it)
     if (links_dangle(im, it)) {
         return;
     }
-    switch (it->kind) {
-    case PKI_RES_PACKAGES:
-        slug_moved(im, it, it->u.p.slug);
-        if (im->fatal || slug_taken(im, it->line, it->kind, it->id, it->u.p.slug)) {
+    if (slug) {
+        slug_moved(im, it, slug);
+        if (im->fatal || slug_taken(im, it->line, it->kind, it->id, slug)) {
             return;
         }
+    }
+    switch (it->kind) {
+    case PKI_RES_PACKAGES:
         rv = pki_store_put_package(im->db, im->rpool, &it->u.p);
         *(apr_int64_t *)apr_array_push(im->package_ids) = it->id;
         im->counts->packages++;
         break;
     case PKI_RES_GRIDS:
-        slug_moved(im, it, it->u.g.slug);
-        if (im->fatal || slug_taken(im, it->line, it->kind, it->id, it->u.g.slug)) {
-            return;
-        }
         rv = pki_store_put_grid(im->db, im->rpool, &it->u.g);
         {
             grid_list *gl = apr_array_push(im->grid_lists);
@@ -594,7 +634,6 @@ static void write_item(importer *im, const item *it)
     }
     /* the ids are upserted: the only uniqueness left to break is the slug's */
     if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT) {
-        const char *slug = it->kind == PKI_RES_GRIDS ? it->u.g.slug : it->u.p.slug;
         apr_int64_t owner = 0;
         im->fatal = 1; /* the transaction is over; its reads still see what it wrote */
         if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
@@ -606,54 +645,6 @@ static void write_item(importer *im, const item *it)
     } else {
         saw(im, it);
     }
-}
-
-static int sorted_contains(const apr_array_header_t *ids, apr_int64_t id)
-{
-    const apr_int64_t *a = (const apr_int64_t *)ids->elts;
-    int lo = 0, hi = ids->nelts - 1;
-
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (a[mid] == id) {
-            return 1;
-        }
-        if (a[mid] < id) {
-            lo = mid + 1;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    return 0;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    apr_int64_t x = *(const apr_int64_t *)a, y = *(const apr_int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int in_ids(const pki_import_ids *ids, pki_resource res, apr_int64_t id)
-{
-    return ids && ids->complete && sorted_contains(ids->ids[res], id);
-}
-
-/* Whether a later file of the run holds object ID of kind RES. */
-static int comes_later(const importer *im, pki_resource res, apr_int64_t id)
-{
-    int i;
-
-    for (i = 0; i < im->o->nlater; i++) {
-        if (sorted_contains(im->o->later[i].ids[res], id)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static const char *link_text(importer *im, pki_resource res, apr_int64_t id)
-{
-    return apr_psprintf(im->rpool, "/%s/%" APR_INT64_T_FMT "/", pki_resource_segment[res], id);
 }
 
 /* Minimal rows for objects the input only links to (--create-missing). */
@@ -858,6 +849,33 @@ apr_status_t pki_import_collect_ids(apr_pool_t *pool, apr_file_t *file, pki_impo
     return pki_scan_read_error(sc);
 }
 
+/* What the database keeps beside the objects, brought up to date in the transaction that
+ * changed them: the counts (recounted after a bulk load), the deep-page checkpoints and the
+ * search index (in bulk mode, the caller rebuilds it once after the last file). */
+static void bookkeeping(importer *im)
+{
+    apr_status_t rv;
+
+    if (!im->fatal && im->o->bulk && pki_store_recount(im->db, im->pool) != APR_SUCCESS) {
+        db_failed(im, 0);
+    }
+    if (!im->fatal && pki_store_refresh_checkpoints(im->db, im->pool) != APR_SUCCESS) {
+        db_failed(im, 0);
+    }
+    if (im->fatal || im->o->bulk) {
+        return;
+    }
+    rv = pki_store_search_sync(im->db, im->pool, NULL);
+    if (rv == APR_ENOTIMPL) {
+        say(im,
+            "%s: no search index in this database (made before search): "
+            "`pkgindex-import --init --reindex` adds it",
+            im->name);
+    } else if (rv != APR_SUCCESS) {
+        db_failed(im, 0);
+    }
+}
+
 /* Reads and writes in step: the reader thread fills a batch while this thread writes the
  * other, so parsing JSON and writing SQL share the machine's cores. The write lock is taken
  * once the first batch is there (input that is slow to come does not hold it); when the file
@@ -965,25 +983,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         check_references(&im, PKI_RES_CATEGORIES);
         reconcile_grids(&im);
         check_references(&im, PKI_RES_GRIDS);
-        if (!im.fatal && opts->bulk && pki_store_recount(db, pool) != APR_SUCCESS) {
-            db_failed(&im, 0);
-        }
-        if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
-            db_failed(&im, 0);
-        }
-        /* the search index changes in the same transaction as the objects (in bulk mode, the
-         * caller rebuilds it once after the last file) */
-        if (!im.fatal && !opts->bulk) {
-            rv = pki_store_search_sync(db, pool, NULL);
-            if (rv == APR_ENOTIMPL) {
-                say(&im,
-                    "%s: no search index in this database (made before search): "
-                    "`pkgindex-import --init --reindex` adds it",
-                    name);
-            } else if (rv != APR_SUCCESS) {
-                db_failed(&im, 0);
-            }
-        }
+        bookkeeping(&im);
     }
     counts->skipped = im.invalid;
     commit = !im.fatal && (!im.invalid || opts->skip_invalid);
@@ -999,17 +999,27 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     return commit && !im.invalid ? APR_SUCCESS : APR_EGENERAL;
 }
 
-apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen,
-                              const pki_import_options *opts, pki_import_counts *pruned)
+/* The count of KIND's objects in C. */
+static apr_int64_t *count_of(pki_import_counts *c, pki_resource kind)
+{
+    assert(kind == PKI_RES_PACKAGES || kind == PKI_RES_GRIDS || kind == PKI_RES_CATEGORIES);
+    return kind == PKI_RES_PACKAGES ? &c->packages
+           : kind == PKI_RES_GRIDS  ? &c->grids
+                                    : &c->categories;
+}
+
+apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, const pki_import_options *opts,
+                              pki_import_counts *pruned)
 {
     /* packages first: a category can go once no package names it */
     static const pki_resource order[] = {PKI_RES_PACKAGES, PKI_RES_GRIDS, PKI_RES_CATEGORIES};
-    apr_int64_t *counts[PKI_RES_COUNT_] = {NULL};
+    pki_import_ids *seen = opts->seen;
     apr_dbd_transaction_t *trans = NULL;
     importer im;
     size_t k;
     int i;
 
+    assert(seen);
     memset(pruned, 0, sizeof(*pruned));
     memset(&im, 0, sizeof(im));
     im.db = db;
@@ -1017,9 +1027,6 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen
     im.o = opts;
     im.name = "--prune";
     apr_pool_create(&im.rpool, pool);
-    counts[PKI_RES_PACKAGES] = &pruned->packages;
-    counts[PKI_RES_GRIDS] = &pruned->grids;
-    counts[PKI_RES_CATEGORIES] = &pruned->categories;
 
     if (pki_store_begin(db, pool, &trans) != APR_SUCCESS) {
         db_failed(&im, 0);
@@ -1048,7 +1055,7 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen
             }
             apr_pool_clear(im.rpool);
             if (pki_store_delete(db, im.rpool, res, all.ids[i]) == APR_SUCCESS) {
-                (*counts[res])++;
+                (*count_of(pruned, res))++;
             } else if (db->fault == PKI_DB_FAULT_CONFLICT) {
                 say(&im, "--prune: %s %" APR_INT64_T_FMT " kept: %s", kind_name(res), all.ids[i],
                     db->error);
@@ -1057,15 +1064,7 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen
             }
         }
     }
-    if (!im.fatal && pki_store_refresh_checkpoints(db, pool) != APR_SUCCESS) {
-        db_failed(&im, 0);
-    }
-    if (!im.fatal) {
-        apr_status_t rv = pki_store_search_sync(db, pool, NULL);
-        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
-            db_failed(&im, 0);
-        }
-    }
+    bookkeeping(&im);
     pruned->committed = !im.fatal;
     if (pki_store_end(db, pool, trans, pruned->committed) != APR_SUCCESS) {
         db_failed(&im, 0);

@@ -38,6 +38,7 @@ typedef struct pki_import_options {
     /* Objects this file holds, when it could be read ahead (complete): with skip_invalid,
      * links are then checked record by record, so an invalid record is not written. */
     const pki_import_ids *here;
+    int read_ahead; /* every file of the run could be read ahead (here and later complete) */
     /* When set, the ids of the objects written, of what they link to and of placeholders are
      * appended here; records[] counts the objects written. */
     pki_import_ids *seen;
@@ -62,11 +63,11 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
                              const pki_import_options *opts, pki_import_counts *counts);
 
 /* A mirror's deletions: in one transaction, the packages, grids and categories of the
- * database that SEEN (what a complete import of the source wrote and linked to, see seen
- * above) does not hold are deleted, with their memberships and versions. A kind of which SEEN
- * has no record is left alone; a category that packages still name is kept (said). *PRUNED
- * counts what went. */
-apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, pki_import_ids *seen,
-                              const pki_import_options *opts, pki_import_counts *pruned);
+ * database that OPTS->seen (what a complete import of the source wrote and linked to) does
+ * not hold are deleted, with their memberships and versions. A kind of which it has no record
+ * is left alone; a category that packages still name is kept (said). *PRUNED counts what
+ * went. */
+apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, const pki_import_options *opts,
+                              pki_import_counts *pruned);
 
 #endif

@@ -8,7 +8,7 @@
  *
  * Each file is one transaction. Exit status 0 only when every record of every file was
  * imported; 1 when a file was refused (or records were skipped); 2 for usage errors.
- * Importers take turns: one waits for another's write lock (up to IMPORT_LOCK_WAIT). */
+ * Importers take turns: one waits for another's run (up to --wait seconds). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,7 +206,7 @@ static int do_prune(apr_pool_t *pool, pki_db *db, pki_import_options *io, int in
                         "imported\n");
         return 0;
     }
-    if (pki_import_prune(db, pool, io->seen, io, &n) != APR_SUCCESS) {
+    if (pki_import_prune(db, pool, io, &n) != APR_SUCCESS) {
         fprintf(stderr, "pkgindex-import: --prune: refused, nothing deleted\n");
         return 0;
     }
@@ -384,6 +384,7 @@ int main(int argc, const char *const *argv)
             collect_ids(pool, argv[i], &ids[i - opt->ind])) {
             ids[i - opt->ind].complete = 1;
         }
+        io.read_ahead = (first || io.read_ahead) && ids[i - opt->ind].complete;
     }
 
     for (i = opt->ind; i < argc; i++) {
