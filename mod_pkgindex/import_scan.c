@@ -231,15 +231,14 @@ static int bare_byte(int c)
 static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *at, const char **why)
 {
     int c = peek(sc), depth = 0, in_string = 0, escaped = 0, too_large = 0, bare = bare_byte(c),
-        ended = 0;
+        done = 0;
 
     here(sc, at);
     rec->len = 0;
     sc->values++;
     /* Scan the buffered chunk in place and copy whole spans: this loop sees every byte. */
-    while (fill(sc, 1)) {
+    while (!done && fill(sc, 1)) {
         const char *start = sc->chunk + sc->pos, *stop = sc->chunk + sc->len, *p;
-        int done = 0;
 
         for (p = start; p < stop && !done; p++) {
             c = (unsigned char)*p;
@@ -290,16 +289,12 @@ static pki_scan_result read_value(pki_scanner *sc, pki_buf *rec, pki_scan_pos *a
             }
         }
         sc->pos += p - start;
-        if (done) {
-            ended = 1;
-            break;
-        }
     }
     if (too_large) {
         *why = apr_psprintf(rec->pool, "record larger than %d MiB", PKI_IMPORT_MAX_RECORD >> 20);
         return PKI_SCAN_BAD;
     }
-    if (!bare && !ended) {
+    if (!bare && !done) {
         long start = at->line;
         here(sc, at);
         *why = apr_psprintf(rec->pool,
