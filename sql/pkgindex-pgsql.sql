@@ -1,5 +1,5 @@
 -- mod_pkgindex's own objects on PostgreSQL, added to a database in the original Django
--- Packages shape (tests/data/original-schema-pgsql.sql; sql/schema-pgsql.sql makes a fresh one).
+-- Packages shape (sql/original-pgsql.sql; sql/schema-pgsql.sql makes a fresh one).
 --
 -- Everything here is named pkgindex_*. It never alters the original's tables: it only adds
 -- tables, functions and triggers, so the Django application can keep using the database.

@@ -15,7 +15,7 @@ apr_dbd_pgsql take.
 jsonl_sql() turns API-form JSONL (tests/data/conformance/*.jsonl) into plain
 INSERTs into the original's tables: a database "filled by another program", with
 every NOT NULL column the API does not carry set to the original's Python
-default (see tests/data/original-schema-pgsql.sql).
+default (see sql/original-pgsql.sql).
 """
 
 import atexit
@@ -31,7 +31,7 @@ import helpers
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PSQL = os.path.join(PG_BIN, "psql")
-ORIGINAL_SCHEMA = os.path.join(helpers.DATA, "original-schema-pgsql.sql")
+ORIGINAL_SCHEMA = os.path.join(helpers.REPO, "sql", "original-pgsql.sql")
 SCHEMA = os.path.join(helpers.REPO, "sql", "schema-pgsql.sql")
 MODULE_SCHEMA = os.path.join(helpers.REPO, "sql", "pkgindex-pgsql.sql")
 # initdb and a start take a few seconds on this 2-core machine; a stuck one is a failed run.
