@@ -19,8 +19,9 @@ B := build
 IMPORT := bin/pkgindex-import
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
-CORE_SRCS := buf jsonw tz query route negotiate links store search store_search render render_html \
-             api cache parse import_scan import errlog store_sqlite_open
+CORE_SRCS := buf jsonw tz query route negotiate links search render render_html api cache parse \
+             import_scan import errlog store store_sqlite store_sqlite_fts5 store_sqlite_search \
+             store_sqlite_open
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -41,20 +42,20 @@ $(B)/%.o: mod_pkgindex/%.c $(HEADERS)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/libpkicore.a: $(CORE_OBJS)
-	ar rcs $@ $^
+# The schemas --init runs are compiled into the core (each backend has its own).
+$(B)/libpkicore.a: $(CORE_OBJS) $(B)/schema_sqlite.o
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
 	$(CC) $(LDFLAGS) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
 
-# The importer links the same core; the schema is compiled in for --init.
 $(B)/schema_sqlite.c: sql/schema-sqlite.sql
 	@mkdir -p $(B)
 	{ echo 'const char pki_schema_sqlite[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
-$(IMPORT): $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a
-	$(CC) $(LDFLAGS) -o $@ $(B)/import_main.o $(B)/schema_sqlite.o $(B)/libpkicore.a $(LIBS)
+$(IMPORT): $(B)/import_main.o $(B)/libpkicore.a
+	$(CC) $(LDFLAGS) -o $@ $(B)/import_main.o $(B)/libpkicore.a $(LIBS)
 
 $(B)/schema_sqlite.o: $(B)/schema_sqlite.c
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -115,11 +116,11 @@ $(FZ)/schema_sqlite.o: $(B)/schema_sqlite.c
 	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o)
-	ar rcs $@ $^
+$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o) $(FZ)/schema_sqlite.o
+	rm -f $@ && ar rcs $@ $^
 
-$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(HEADERS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -o $@ $< $(FZ)/libpkicore.a $(FZ)/schema_sqlite.o $(LIBS)
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libpkicore.a $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -o $@ $< $(FZ)/libpkicore.a $(LIBS)
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
 

@@ -61,7 +61,6 @@ void *pki_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
     pki_server_conf *base = basev, *add = addv, *conf = apr_palloc(pool, sizeof(*conf));
 
     conf->prefixes = apr_array_append(pool, add->prefixes, base->prefixes);
-    conf->prepared = add->prepared;
     conf->cache_size = add->cache_size != -1 ? add->cache_size : base->cache_size;
     conf->dbd_params = add->dbd_params ? add->dbd_params : base->dbd_params;
     memset(&conf->acquire_gate, 0, sizeof(conf->acquire_gate));
@@ -91,16 +90,14 @@ apr_status_t pki_config_init(apr_pool_t *pconf, server_rec *s)
 }
 
 /* PkgIndex On inside <Location /path/> claims /path/; at server level, the default prefix.
- * It registers every SQL statement with mod_dbd, which prepares them on each new connection. */
+ * The store prepares its statements on each connection itself, in the driver's dialect. */
 static const char *set_enabled(cmd_parms *cmd, void *dirconf, int flag)
 {
     pki_dir_conf *conf = dirconf;
     pki_server_conf *sconf = ap_get_module_config(cmd->server->module_config, &pkgindex_module);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * prepare;
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES | NOT_IN_HTACCESS);
     const char *prefix;
     core_dir_config *core;
-    int i;
 
     if (err) {
         return err;
@@ -120,15 +117,8 @@ static const char *set_enabled(cmd_parms *cmd, void *dirconf, int flag)
     }
     *(const char **)apr_array_push(sconf->prefixes) = prefix;
 
-    if (!sconf->prepared) {
-        prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
-        if (!prepare) {
-            return "PkgIndex On needs mod_dbd: load it before mod_pkgindex";
-        }
-        for (i = 0; i < PKI_SQL_COUNT_; i++) {
-            prepare(cmd->server, pki_sql[i].sql, pki_sql[i].label);
-        }
-        sconf->prepared = 1;
+    if (!APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire)) {
+        return "PkgIndex On needs mod_dbd: load it before mod_pkgindex";
     }
     return NULL;
 }

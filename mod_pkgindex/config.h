@@ -30,7 +30,6 @@ typedef struct pki_dir_conf {
 /* Per virtual host: the prefixes `PkgIndex On` claimed, which the URI hooks look for. */
 typedef struct pki_server_conf {
     apr_array_header_t *prefixes; /* const char *, each ending in '/' */
-    int prepared;                 /* the SQL statements are registered with mod_dbd */
     apr_int64_t cache_size;       /* PkgIndexCacheSize (main server), -1: unset */
     const char *dbd_params;       /* mod_dbd's DBDParams without passwords, or NULL */
     /* When mod_dbd last failed to give this process a connection (last = 0: it did not),

@@ -881,7 +881,7 @@ static void bookkeeping(importer *im)
  * once the first batch is there (input that is slow to come does not hold it); when the file
  * is refused, the reader is told to stop and this returns at once, so that the caller can
  * roll back before waiting for the reader (which may be blocked on a slow pipe). */
-static void run_batches(importer *im, reader *rd, apr_dbd_transaction_t **trans)
+static void run_batches(importer *im, reader *rd, int *trans)
 {
     int i = 0, last = 0, k;
     apr_int64_t reported = 0;
@@ -895,9 +895,12 @@ static void run_batches(importer *im, reader *rd, apr_dbd_transaction_t **trans)
         }
         apr_thread_mutex_unlock(rd->mu);
         last = b->last;
-        if (!*trans && pki_store_begin(im->db, im->pool, trans) != APR_SUCCESS) {
-            *trans = NULL;
-            db_failed(im, 0);
+        if (!*trans) {
+            if (pki_store_begin(im->db, im->pool) == APR_SUCCESS) {
+                *trans = 1;
+            } else {
+                db_failed(im, 0);
+            }
         }
         for (k = 0; k < b->items->nelts && !im->fatal; k++) {
             apr_pool_clear(im->rpool);
@@ -925,7 +928,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
 {
     importer im;
     reader *rd = apr_pcalloc(pool, sizeof(*rd));
-    apr_dbd_transaction_t *trans = NULL;
+    int trans = 0; /* in a transaction */
     apr_thread_t *thread;
     apr_status_t rv, trv;
     int commit, i;
@@ -963,8 +966,8 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
         run_batches(&im, rd, &trans);
         if (im.fatal && trans) {
             /* the lock goes now, not when the reader has finished a slow input */
-            pki_store_end(db, pool, trans, 0);
-            trans = NULL;
+            pki_store_end(db, pool, 0);
+            trans = 0;
         }
         apr_thread_join(&trv, thread);
     }
@@ -987,7 +990,7 @@ apr_status_t pki_import_file(pki_db *db, apr_pool_t *pool, apr_file_t *file, con
     }
     counts->skipped = im.invalid;
     commit = !im.fatal && (!im.invalid || opts->skip_invalid);
-    if (trans && pki_store_end(db, pool, trans, commit) != APR_SUCCESS) {
+    if (trans && pki_store_end(db, pool, commit) != APR_SUCCESS) {
         db_failed(&im, 0);
         commit = 0;
     }
@@ -1014,7 +1017,6 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, const pki_import_opt
     /* packages first: a category can go once no package names it */
     static const pki_resource order[] = {PKI_RES_PACKAGES, PKI_RES_GRIDS, PKI_RES_CATEGORIES};
     pki_import_ids *seen = opts->seen;
-    apr_dbd_transaction_t *trans = NULL;
     importer im;
     size_t k;
     int i;
@@ -1028,7 +1030,7 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, const pki_import_opt
     im.name = "--prune";
     apr_pool_create(&im.rpool, pool);
 
-    if (pki_store_begin(db, pool, &trans) != APR_SUCCESS) {
+    if (pki_store_begin(db, pool) != APR_SUCCESS) {
         db_failed(&im, 0);
         apr_pool_destroy(im.rpool);
         return APR_EGENERAL;
@@ -1066,7 +1068,7 @@ apr_status_t pki_import_prune(pki_db *db, apr_pool_t *pool, const pki_import_opt
     }
     bookkeeping(&im);
     pruned->committed = !im.fatal;
-    if (pki_store_end(db, pool, trans, pruned->committed) != APR_SUCCESS) {
+    if (pki_store_end(db, pool, pruned->committed) != APR_SUCCESS) {
         db_failed(&im, 0);
         pruned->committed = 0;
     }

@@ -22,8 +22,6 @@
 
 #include "import.h"
 
-extern const char pki_schema_sqlite[];
-
 #ifndef PKI_VERSION
 #define PKI_VERSION "0.10"
 #endif
@@ -121,7 +119,6 @@ static int open_db(apr_pool_t *pool, const char *spec, int init, cli *c, pki_db 
 
     memset(&o, 0, sizeof(o));
     o.init = init;
-    o.schema = pki_schema_sqlite;
     o.wait = apr_time_from_sec(c->wait);
     o.waiting = waiting;
     o.ctx = c;
@@ -147,13 +144,12 @@ static int close_db(apr_pool_t *pool, pki_db *db, int fresh)
 /* Rebuilds the search index in a transaction of its own; says how it went. */
 static int rebuild_index(apr_pool_t *pool, pki_db *db, cli *c)
 {
-    apr_dbd_transaction_t *trans = NULL;
     apr_time_t started = apr_time_now();
     apr_status_t rv;
 
-    if ((rv = pki_store_begin(db, pool, &trans)) == APR_SUCCESS) {
+    if ((rv = pki_store_begin(db, pool)) == APR_SUCCESS) {
         rv = pki_store_search_rebuild(db, pool);
-        if (pki_store_end(db, pool, trans, rv == APR_SUCCESS) != APR_SUCCESS) {
+        if (pki_store_end(db, pool, rv == APR_SUCCESS) != APR_SUCCESS) {
             rv = APR_EGENERAL;
         }
     }
@@ -250,7 +246,6 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
-    apr_dbd_init(pool);
 
     memset(&io, 0, sizeof(io));
     memset(&c, 0, sizeof(c));

@@ -207,6 +207,25 @@ static int header_parser(request_rec *r)
     return DECLINED;
 }
 
+/* Logs why the database failed, unless a line went out less than a second ago. */
+static void log_unavailable(request_rec *r, const char *why)
+{
+    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
+    const char *db = sconf->dbd_params ? sconf->dbd_params : "DBDParams unknown";
+    apr_uint32_t more;
+    apr_time_t since;
+
+    if (!pki_throttle_hit(&unavailable_log, apr_time_now(), UNAVAILABLE_LOG_INTERVAL, &more,
+                          &since)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  APLOGNO(19001) "PkgIndex: database unavailable (%s): %s%s", db, why,
+                  more ? apr_psprintf(r->pool, " (%u more 503s in the last %" APR_TIME_T_FMT "s)",
+                                      more, apr_time_sec(since))
+                       : "");
+}
+
 /* While mod_dbd cannot open a connection (the database is missing or unreadable), each try
  * costs a failed open and two lines in the error log: a process then tries once a second at
  * most, and answers 503 (Retry-After: 1) in between. */
@@ -235,13 +254,11 @@ static pki_db *acquire(void *ctx)
         apr_atomic_set64(&gate->last, 0);
     }
     db = apr_palloc(r->pool, sizeof(*db));
-    db->driver = dbd->driver;
-    db->handle = dbd->handle;
-    db->prepared = dbd->prepared;
-    db->pool = dbd->pool;
-    db->error = NULL;
-    db->fault = PKI_DB_FAULT_NONE;
-    db->native = 0;
+    if (pki_store_attach(db, dbd->pool, apr_dbd_name(dbd->driver),
+                         apr_dbd_native_handle(dbd->driver, dbd->handle)) != APR_SUCCESS) {
+        log_unavailable(r, db->error);
+        return NULL;
+    }
     return db;
 }
 
@@ -263,25 +280,6 @@ static const char *base_url(request_rec *r, const pki_dir_conf *conf)
         return apr_pstrcat(r->pool, scheme, "://", ap_get_server_name_for_url(r), NULL);
     }
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, ap_get_server_name_for_url(r), port);
-}
-
-/* Logs why the database failed, unless a line went out less than a second ago. */
-static void log_unavailable(request_rec *r, const char *why)
-{
-    pki_server_conf *sconf = ap_get_module_config(r->server->module_config, &pkgindex_module);
-    const char *db = sconf->dbd_params ? sconf->dbd_params : "DBDParams unknown";
-    apr_uint32_t more;
-    apr_time_t since;
-
-    if (!pki_throttle_hit(&unavailable_log, apr_time_now(), UNAVAILABLE_LOG_INTERVAL, &more,
-                          &since)) {
-        return;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  APLOGNO(19001) "PkgIndex: database unavailable (%s): %s%s", db, why,
-                  more ? apr_psprintf(r->pool, " (%u more 503s in the last %" APR_TIME_T_FMT "s)",
-                                      more, apr_time_sec(since))
-                       : "");
 }
 
 /* mod_deflate (DeflateAlterETag AddSuffix, its default) sends the tag "T" of a response it

@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-/* Search without SQL: the websearch query syntax, the items a backend searches for, the FTS5
- * expression they make, the weight of an object, trigram similarity and edit distance for
- * typos, and the ranking that picks the top 20. The SQL (FTS5 in SQLite) is store_search.c. */
+/* Search without SQL: the websearch query syntax, the items a backend searches for, the weight
+ * of an object, trigram similarity and edit distance for typos, and the ranking that picks the
+ * top 20. The backends' SQL is in store_*_search.c. */
 
 #ifndef PKI_SEARCH_H
 #define PKI_SEARCH_H
@@ -58,23 +58,6 @@ typedef struct pki_search_item {
     int nalts;
     int not_title; /* the token is known to be no word of any title or slug */
 } pki_search_item;
-
-/* How an FTS5 phrase of the expression counts in the text rank. */
-#define PKI_HIT_EXACT  'e'
-#define PKI_HIT_PREFIX 'p'
-#define PKI_HIT_TYPO   't'
-#define PKI_HIT_NOT    'n'
-
-/* The FTS5 MATCH expression of ITEMS (every token quoted, so nothing the user typed is FTS5
- * syntax), and in *PHRASES three characters per FTS5 phrase, in expression order: clause
- * ('A' + n), item within its clause ('A' + n), PKI_HIT_*. Clauses without a positive item
- * are dropped; NULL when nothing is left to search for. */
-const char *pki_search_fts5_expr(apr_pool_t *pool, const pki_search_item *items, int n,
-                                 const char **phrases);
-
-/* Every positive item of ITEMS (with its prefix and typo forms; a phrase as its words ANDed)
- * ORed in parentheses: what a row needs to have a title hit; NULL when there is none. */
-const char *pki_search_fts5_any(apr_pool_t *pool, const pki_search_item *items, int n);
 
 /* --- Ranking --- */
 

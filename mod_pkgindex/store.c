@@ -1,590 +1,200 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#include <assert.h>
-#include <errno.h>
-#include <string.h>
-#include <unistd.h>
+/* The storage interface once, over the backends: objects, pages and their relations read into
+ * model structs, the importer's writes, deletes and bookkeeping. No SQL text and no driver
+ * call here: statements are named by pki_sql_id and run by the connection's backend. */
 
-#include <sqlite3.h>
+#include <assert.h>
+#include <string.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
-#include <apr_time.h>
 
-#include "store.h"
+#include "store_backend.h"
 #include "tz.h"
 
-#define PACKAGE_COLUMNS                                                                            \
-    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"             \
-    " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
-    " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
-    " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
-#define GRID_COLUMNS                                                                               \
-    "SELECT id, title, slug, description, is_locked, header, created, modified FROM grid_grid "
-#define CATEGORY_COLUMNS                                                                           \
-    "SELECT id, title, slug, description, title_plural, show_pypi, created, modified"              \
-    " FROM package_category "
-/* A grid's packages are ordered by title in code-point order, as the original's C collation. */
-#define GRID_MEMBERS                                                                               \
-    "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
-    " JOIN package_package p ON p.id = gp.package_id "
+static const pki_store_backend *const backends[] = {&pki_store_sqlite_backend};
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-/* A page is a contiguous run of ids, so its memberships are one range query (no N+1). */
-const pki_sql_stmt pki_sql[PKI_SQL_COUNT_] = {
-    [PKI_SQL_PACKAGE_BY_ID] = {"pkgindex_package_by_id", PACKAGE_COLUMNS "WHERE p.id = %lld"},
-    [PKI_SQL_PACKAGE_BY_SLUG] = {"pkgindex_package_by_slug", PACKAGE_COLUMNS "WHERE p.slug = %s"},
-    [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
-                               "SELECT package_id, grid_id FROM grid_gridpackage"
-                               " WHERE package_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count",
-                               "SELECT n FROM pkgindex_count WHERE name = 'package_package'"},
-    [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
-                              PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
-    /* A page far down the list: its first id from the nearest checkpoint (at most 255 steps),
-     * or, when the checkpoints are stale, from plain OFFSET. Same rows as PACKAGE_PAGE. */
-    [PKI_SQL_PACKAGE_PAGE_DEEP] =
-        {"pkgindex_package_page_deep", PACKAGE_COLUMNS
-         "WHERE p.id <= COALESCE((SELECT (SELECT id FROM package_package WHERE id >= c.id"
-         " ORDER BY id LIMIT 1 OFFSET %lld) FROM pkgindex_checkpoint c JOIN pkgindex_count k"
-         " ON k.name = c.name WHERE c.name = 'package_package' AND c.seq = %lld"
-         " AND k.checkpoint_version = k.version), (SELECT id FROM package_package"
-         " ORDER BY id DESC LIMIT 1 OFFSET %lld)) ORDER BY p.id DESC LIMIT %lld"},
-    [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
-                                    "SELECT package_id, grid_id FROM grid_gridpackage"
-                                    " WHERE package_id BETWEEN %lld AND %lld"
-                                    " ORDER BY package_id, id"},
-    [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
-    [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
-                               GRID_MEMBERS "WHERE gp.grid_id = %lld ORDER BY p.title, p.id"},
-    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count",
-                            "SELECT n FROM pkgindex_count WHERE name = 'grid_grid'"},
-    [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
-                           GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
-    [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
-                                    GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
-                                                 " ORDER BY gp.grid_id DESC, p.title, p.id"},
-    [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
-                                "SELECT n FROM pkgindex_count WHERE name = 'package_category'"},
-    [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
-                               CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
-
-    /* Upserts by id: the same statement creates and updates, so importing twice is a no-op. */
-    [PKI_SQL_CATEGORY_PUT] = {"pkgindex_category_put",
-                              "INSERT INTO package_category (id, created, modified, title, slug,"
-                              " description, title_plural, show_pypi)"
-                              " VALUES (%lld, %s, %s, %s, %s, %s, %s, %d)"
-                              " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
-                              " modified = excluded.modified, title = excluded.title,"
-                              " slug = excluded.slug, description = excluded.description,"
-                              " title_plural = excluded.title_plural,"
-                              " show_pypi = excluded.show_pypi WHERE (created, modified, title,"
-                              " slug, description, title_plural, show_pypi) IS NOT"
-                              " (excluded.created, excluded.modified, excluded.title,"
-                              " excluded.slug, excluded.description, excluded.title_plural,"
-                              " excluded.show_pypi)"},
-    [PKI_SQL_GRID_PUT] = {"pkgindex_grid_put",
-                          "INSERT INTO grid_grid (id, created, modified, title, slug, description,"
-                          " is_locked, header) VALUES (%lld, %s, %s, %s, %s, %s, %d, %d)"
-                          " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
-                          " modified = excluded.modified, title = excluded.title,"
-                          " slug = excluded.slug, description = excluded.description,"
-                          " is_locked = excluded.is_locked, header = excluded.header"
-                          " WHERE (created, modified, title, slug, description, is_locked,"
-                          " header) IS NOT (excluded.created, excluded.modified, excluded.title,"
-                          " excluded.slug, excluded.description, excluded.is_locked,"
-                          " excluded.header)"},
-    [PKI_SQL_PACKAGE_PUT] =
-        {"pkgindex_package_put",
-         "INSERT INTO package_package (id, created, modified, title, slug,"
-         " category_id, repo_description, repo_url, repo_watchers, repo_forks,"
-         " pypi_url, participants, last_fetched, documentation_url,"
-         " commits_over_52w, last_commit_date, latest_version_id) VALUES (%lld, %s, %s,"
-         " %s, %s, %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s, %s, (SELECT MAX(id)"
-         " FROM package_version WHERE package_id = %lld AND number = %s))"
-         " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
-         " modified = excluded.modified, title = excluded.title,"
-         " slug = excluded.slug, category_id = excluded.category_id,"
-         " repo_description = excluded.repo_description,"
-         " repo_url = excluded.repo_url, repo_watchers = excluded.repo_watchers,"
-         " repo_forks = excluded.repo_forks, pypi_url = excluded.pypi_url,"
-         " participants = excluded.participants,"
-         " last_fetched = excluded.last_fetched,"
-         " documentation_url = excluded.documentation_url,"
-         " commits_over_52w = excluded.commits_over_52w,"
-         " last_commit_date = excluded.last_commit_date,"
-         " latest_version_id = excluded.latest_version_id"
-         /* unchanged rows are not written: no trigger fires, cached responses stay valid */
-         " WHERE (created, modified, title, slug, category_id, repo_description, repo_url,"
-         " repo_watchers, repo_forks, pypi_url, participants, last_fetched, documentation_url,"
-         " commits_over_52w, last_commit_date, latest_version_id) IS NOT (excluded.created,"
-         " excluded.modified, excluded.title, excluded.slug, excluded.category_id,"
-         " excluded.repo_description, excluded.repo_url, excluded.repo_watchers,"
-         " excluded.repo_forks, excluded.pypi_url, excluded.participants, excluded.last_fetched,"
-         " excluded.documentation_url, excluded.commits_over_52w, excluded.last_commit_date,"
-         " excluded.latest_version_id)"},
-    /* A version row per (package, number), made once; the package points at its latest. */
-    [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
-                             "INSERT INTO package_version (created, modified, package_id, number)"
-                             " SELECT %s, %s, %lld, %s WHERE NOT EXISTS (SELECT 1 FROM"
-                             " package_version WHERE package_id = %lld AND number = %s)"},
-    [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
-                                     "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
-                            "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
-                            " VALUES (%s, %s, %lld, %lld)"},
-    [PKI_SQL_MEMBER_REMOVE] = {"pkgindex_member_remove",
-                               "DELETE FROM grid_gridpackage WHERE grid_id = %lld"
-                               " AND package_id = %lld"},
-    [PKI_SQL_GRID_MEMBERS] = {"pkgindex_grid_members",
-                              "SELECT grid_id, package_id FROM grid_gridpackage"
-                              " WHERE grid_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_SLUG_OWNER] = {"pkgindex_package_slug_owner",
-                                    "SELECT id FROM package_package WHERE slug = %s"},
-    [PKI_SQL_GRID_SLUG_OWNER] = {"pkgindex_grid_slug_owner",
-                                 "SELECT id FROM grid_grid WHERE slug = %s"},
-    [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
-                                "SELECT id FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_EXISTS] = {"pkgindex_grid_exists", "SELECT id FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_EXISTS] = {"pkgindex_category_exists",
-                                 "SELECT id FROM package_category WHERE id = %lld"},
-    [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
-    [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
-                                     "SELECT p.category_id, MIN(p.id) FROM package_package p"
-                                     " LEFT JOIN package_category c ON c.id = p.category_id"
-                                     " WHERE c.id IS NULL GROUP BY p.category_id"
-                                     " ORDER BY p.category_id"},
-    [PKI_SQL_DANGLING_GRIDS] = {"pkgindex_dangling_grids",
-                                "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
-                                " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
-                                " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
-    [PKI_SQL_GENERATION] = {"pkgindex_generation",
-                            "SELECT generation FROM pkgindex_state WHERE id = 1"},
-    /* deletes: an object and what belongs to it (the triggers keep counts, the data generation
-     * and the search marks) */
-    [PKI_SQL_PACKAGE_IDS] = {"pkgindex_package_ids", "SELECT id FROM package_package ORDER BY id"},
-    [PKI_SQL_GRID_IDS] = {"pkgindex_grid_ids", "SELECT id FROM grid_grid ORDER BY id"},
-    [PKI_SQL_CATEGORY_IDS] = {"pkgindex_category_ids",
-                              "SELECT id FROM package_category ORDER BY id"},
-    [PKI_SQL_PACKAGE_MEMBERS_DELETE] = {"pkgindex_package_members_delete",
-                                        "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_VERSION_UNLINK] = {"pkgindex_package_version_unlink",
-                                        "UPDATE package_package SET latest_version_id = NULL"
-                                        " WHERE id = %lld"},
-    [PKI_SQL_PACKAGE_VERSIONS_DELETE] = {"pkgindex_package_versions_delete",
-                                         "DELETE FROM package_version WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_DELETE] = {"pkgindex_package_delete",
-                                "DELETE FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_MEMBERS_DELETE] = {"pkgindex_grid_members_delete",
-                                     "DELETE FROM grid_gridpackage WHERE grid_id = %lld"},
-    [PKI_SQL_GRID_DELETE] = {"pkgindex_grid_delete", "DELETE FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_USERS] = {"pkgindex_category_users",
-                                "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
-    [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
-                                 "DELETE FROM package_category WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_PACKAGE_IDS] = {"pkgindex_category_package_ids",
-                                      "SELECT category_id, id FROM package_package"
-                                      " WHERE category_id = %lld ORDER BY id"},
-};
-
-/* SQLite's result code, read off the connection, as a fault the callers act on. */
-pki_db_fault pki_store_sqlite_fault(void *sqlite)
+void pki_store_fail(pki_db *db, pki_db_fault fault, const char *why)
 {
-    sqlite3 *conn = sqlite;
-
-    if (!conn) {
-        return PKI_DB_FAULT_OTHER;
-    }
-    switch (sqlite3_errcode(conn)) {
-    case SQLITE_CONSTRAINT:
-        return sqlite3_extended_errcode(conn) == SQLITE_CONSTRAINT_UNIQUE ? PKI_DB_FAULT_CONFLICT
-                                                                          : PKI_DB_FAULT_OTHER;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return PKI_DB_FAULT_BUSY;
-    case SQLITE_FULL:
-        return PKI_DB_FAULT_FULL;
-    case SQLITE_READONLY:
-        return PKI_DB_FAULT_READONLY;
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-    case SQLITE_PERM:
-        return PKI_DB_FAULT_UNAVAILABLE;
-    default:
-        return PKI_DB_FAULT_OTHER;
-    }
+    db->error = why;
+    db->fault = fault;
 }
 
-static sqlite3 *sqlite_conn(pki_db *db)
+apr_status_t pki_store_attach(pki_db *db, apr_pool_t *conn_pool, const char *driver, void *native)
 {
-    return strcmp(apr_dbd_name(db->driver), "sqlite3") == 0
-               ? apr_dbd_native_handle(db->driver, db->handle)
-               : NULL;
-}
+    size_t i;
 
-/* Notes why a call failed: WHAT in words for the log, the kind for the caller. Read at once,
- * before another call (a re-prepare) resets the connection's error. */
-static void failed(pki_db *db, const char *what)
-{
-    db->error = what;
-    db->fault = pki_store_sqlite_fault(sqlite_conn(db));
-}
-
-/* A statement that fails is retried once after preparing the connection's statements again:
- * a schema change (sqlite3: CREATE INDEX, VACUUM, even by another process) or a server restart
- * (pgsql) kills every prepared statement for good. The sqlite3 driver leaks a little memory
- * per prepare, so a connection that stays broken re-prepares at most once a second. */
-#define REPREPARE_KEY "pkgindex-reprepared"
-
-static int may_reprepare(pki_db *db)
-{
-    void *last = NULL;
-    apr_time_t now = apr_time_now(), *stamp;
-
-    apr_pool_userdata_get(&last, REPREPARE_KEY, db->pool);
-    if (last && now - *(apr_time_t *)last < apr_time_from_sec(1)) {
-        return 0;
-    }
-    stamp = last ? last : apr_palloc(db->pool, sizeof(*stamp));
-    *stamp = now;
-    if (!last) {
-        apr_pool_userdata_set(stamp, REPREPARE_KEY, NULL, db->pool);
-    }
-    return 1;
-}
-
-/* Statement ID after preparing the connection's statements again, or NULL when that is not
- * allowed yet or fails. */
-static apr_dbd_prepared_t *prepared_again(pki_db *db, apr_pool_t *pool, pki_sql_id id)
-{
-    if (!may_reprepare(db) || pki_store_prepare_all(db, pool) != APR_SUCCESS) {
-        return NULL;
-    }
-    return apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
-}
-
-/* A result being read. Through apr_dbd, or, on the sqlite3 driver, straight through SQLite on
- * the same pooled connection: the driver holds one process-wide mutex around every call, which
- * under httpd's worker threads turns each query into a futex hand-off (measured: the kernel's
- * scheduler was two thirds of the profile). SQLite itself is safe for one thread per
- * connection, which mod_dbd guarantees. */
-typedef struct rows {
-    pki_db *db;
-    apr_pool_t *pool;
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row;
-    sqlite3_stmt *stmt;
-    int failed; /* a native step failed */
-} rows;
-
-#define NATIVE_KEY "pkgindex-native"
-
-/* A connection's own SQLite statements, prepared on first use with sqlite3_prepare_v3, which
- * re-prepares by itself after a schema change. */
-typedef struct native {
-    sqlite3 *conn;
-    sqlite3_stmt *begin, *commit;
-    sqlite3_stmt *stmts[PKI_SQL_COUNT_];
-    char types[PKI_SQL_COUNT_][24]; /* per placeholder: 'i' int64, 'd' int, 's' text */
-} native;
-
-static apr_status_t native_cleanup(void *data)
-{
-    native *n = data;
-    int i;
-
-    for (i = 0; i < PKI_SQL_COUNT_; i++) {
-        if (n->stmts[i]) {
-            sqlite3_finalize(n->stmts[i]);
+    memset(db, 0, sizeof(*db));
+    db->pool = conn_pool;
+    for (i = 0; i < NBACKENDS; i++) {
+        if (strcmp(backends[i]->name, driver) == 0) {
+            db->backend = backends[i];
+            return db->backend->attach(db, native, conn_pool);
         }
     }
-    sqlite3_finalize(n->begin);
-    sqlite3_finalize(n->commit);
-    return APR_SUCCESS;
+    pki_store_fail(db, PKI_DB_FAULT_UNAVAILABLE,
+                   apr_psprintf(conn_pool,
+                                "no PkgIndex backend for the %s driver (DBDriver "
+                                "sqlite3 or pgsql)",
+                                driver));
+    return APR_ENOTIMPL;
 }
 
-static native *native_of(pki_db *db)
+void pki_store_detach(pki_db *db)
 {
-    void *data = NULL;
-    native *n;
-
-    if (db->native < 0) {
-        return NULL;
+    if (db->backend && db->conn) {
+        db->backend->detach(db);
     }
-    apr_pool_userdata_get(&data, NATIVE_KEY, db->pool);
-    if (data) {
-        return data;
-    }
-    n = apr_pcalloc(db->pool, sizeof(*n));
-    if (!(n->conn = sqlite_conn(db))) {
-        db->native = -1;
-        return NULL;
-    }
-    /* registered after the driver's close, so it runs before it */
-    apr_pool_userdata_set(n, NATIVE_KEY, native_cleanup, db->pool);
-    /* The driver retried a locked database; so do we, for a while, instead of a 503. (No
-     * mmap: a file truncated under it would crash the process with SIGBUS.) */
-    sqlite3_busy_timeout(n->conn, 1000);
-    return n;
 }
 
-/* apr_dbd's "%lld"/"%d"/"%s" placeholders as SQLite's "?", their types noted. */
-static sqlite3_stmt *native_stmt(pki_db *db, native *n, pki_sql_id id, apr_pool_t *pool)
+apr_status_t pki_store_process_init(void)
 {
-    const char *p;
-    char *sql, *o;
-    int k = 0;
+    apr_status_t rv = APR_SUCCESS;
+    size_t i;
 
-    if (n->stmts[id]) {
-        return n->stmts[id];
-    }
-    sql = o = apr_palloc(pool, strlen(pki_sql[id].sql) + 1);
-    for (p = pki_sql[id].sql; *p; p++) {
-        if (*p != '%') {
-            *o++ = *p;
-        } else if (p[1] == '%') {
-            *o++ = *++p;
-        } else {
-            n->types[id][k++] = p[1] == 's' ? 's' : (p[1] == 'l' ? 'i' : 'd');
-            p += p[1] == 'l' ? 3 : 1;
-            *o++ = '?';
+    for (i = 0; i < NBACKENDS; i++) {
+        if (backends[i]->process_init && backends[i]->process_init() != APR_SUCCESS) {
+            rv = APR_EGENERAL;
         }
     }
-    *o = '\0';
-    n->types[id][k] = '\0';
-    if (sqlite3_prepare_v3(n->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &n->stmts[id], NULL) !=
-        SQLITE_OK) {
-        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn)));
-        n->stmts[id] = NULL;
-    }
-    return n->stmts[id];
+    return rv;
 }
 
-static apr_status_t native_select(pki_db *db, native *n, apr_pool_t *pool, pki_sql_id id,
-                                  const void **args, rows *r)
+/* The backend whose importer specs look like SPEC ("sqlite3:", "pgsql:"), or NULL. */
+static const pki_store_backend *backend_of_spec(const char *spec)
 {
-    sqlite3_stmt *stmt = native_stmt(db, n, id, pool);
-    const char *t;
-    int i, rc = SQLITE_OK;
+    size_t i;
 
-    if (!stmt) {
-        return APR_EGENERAL;
-    }
-    for (i = 0, t = n->types[id]; t[i] && rc == SQLITE_OK; i++) {
-        if (!args[i]) {
-            rc = sqlite3_bind_null(stmt, i + 1);
-        } else if (t[i] == 's') {
-            rc = sqlite3_bind_text(stmt, i + 1, args[i], -1, SQLITE_STATIC);
-        } else if (t[i] == 'i') {
-            rc = sqlite3_bind_int64(stmt, i + 1, *(const apr_int64_t *)args[i]);
-        } else {
-            rc = sqlite3_bind_int(stmt, i + 1, *(const int *)args[i]);
+    for (i = 0; i < NBACKENDS; i++) {
+        if (backends[i]->spec_valid(spec)) {
+            return backends[i];
         }
     }
-    if (rc != SQLITE_OK) {
-        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label, sqlite3_errmsg(n->conn)));
-        sqlite3_reset(stmt);
-        return APR_EGENERAL;
-    }
-    r->stmt = stmt;
-    return APR_SUCCESS;
+    return NULL;
 }
 
-/* One read transaction per request: one snapshot for the count, the page and its memberships,
- * and one WAL read lock (fcntl calls and file checks) instead of one per statement. */
+int pki_store_spec_valid(const char *spec)
+{
+    return backend_of_spec(spec) != NULL;
+}
+
+apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki_store_open_opts *o,
+                                   pki_db *db, int *fresh, int *bulk, const char **error)
+{
+    const pki_store_backend *b = backend_of_spec(spec);
+
+    memset(db, 0, sizeof(*db));
+    *fresh = *bulk = 0;
+    if (!b) {
+        *error = apr_psprintf(pool, "expected sqlite3:PATH or pgsql:CONNINFO, got '%s'", spec);
+        return APR_EINVAL;
+    }
+    db->backend = b;
+    return b->open_writer(pool, spec, o, db, fresh, bulk, error);
+}
+
+apr_status_t pki_store_close_writer(pki_db *db, apr_pool_t *pool, int fresh, const char **error)
+{
+    return db->backend->close_writer(db, pool, fresh, error);
+}
+
+apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
+{
+    return db->backend->check(db, pool);
+}
+
+apr_status_t pki_store_writable(pki_db *db, apr_pool_t *pool)
+{
+    return db->backend->writable(db, pool);
+}
+
 apr_status_t pki_store_read_begin(pki_db *db, apr_pool_t *pool)
 {
-    native *n = native_of(db);
-
-    if (!n) {
-        return APR_SUCCESS;
-    }
-    if (!sqlite3_get_autocommit(n->conn)) {
-        sqlite3_exec(n->conn, "ROLLBACK", NULL, NULL, NULL); /* left open by someone */
-    }
-    if ((!n->begin && sqlite3_prepare_v3(n->conn, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &n->begin,
-                                         NULL) != SQLITE_OK) ||
-        (!n->commit && sqlite3_prepare_v3(n->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
-                                          &n->commit, NULL) != SQLITE_OK) ||
-        sqlite3_step(n->begin) != SQLITE_DONE) {
-        failed(db, apr_psprintf(pool, "begin: %s", sqlite3_errmsg(n->conn)));
-        if (n->begin) {
-            sqlite3_reset(n->begin);
-        }
-        return APR_EGENERAL;
-    }
-    sqlite3_reset(n->begin);
-    return APR_SUCCESS;
+    return db->backend->read_begin(db, pool);
 }
 
 void pki_store_read_end(pki_db *db)
 {
-    native *n = native_of(db);
+    db->backend->read_end(db);
+}
 
-    if (n && n->commit && !sqlite3_get_autocommit(n->conn)) {
-        sqlite3_step(n->commit);
-        sqlite3_reset(n->commit);
-    }
+apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool)
+{
+    return db->backend->begin(db, pool);
+}
+
+apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, int commit)
+{
+    return db->backend->end(db, pool, commit);
+}
+
+apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
+                                 void *ctx)
+{
+    return db->backend->lock_wait(db, limit, waiting, ctx);
+}
+
+apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql)
+{
+    return db->backend->script(db, pool, sql);
 }
 
 apr_status_t pki_store_recount(pki_db *db, apr_pool_t *pool)
 {
-    return pki_store_exec_script(
-        db, pool,
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package),"
-        " version = version + 1 WHERE name = 'package_package';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid),"
-        " version = version + 1 WHERE name = 'grid_grid';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category),"
-        " version = version + 1 WHERE name = 'package_category';\n"
-        "UPDATE pkgindex_state SET generation = random();\n");
+    return pki_store_exec_script(db, pool, db->backend->recount_sql);
 }
 
-void *pki_store_sqlite(pki_db *db)
+/* Rebuilds the deep-page checkpoints when ids were added or removed since the last build. */
+apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool)
 {
-    native *n = native_of(db);
-    return n ? n->conn : NULL;
+    return pki_store_exec_script(db, pool, db->backend->checkpoints_sql);
 }
 
-void pki_store_close(pki_db *db)
+apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
+                              int *n)
 {
-    void *n = NULL;
-
-    /* SQLite will not close a connection with live statements: finalize ours first */
-    pki_store_search_release(db);
-    apr_pool_userdata_get(&n, NATIVE_KEY, db->pool);
-    if (n) {
-        apr_pool_cleanup_run(db->pool, n, native_cleanup);
-        apr_pool_userdata_setn(NULL, NATIVE_KEY, NULL, db->pool);
-    }
-    apr_dbd_close(db->driver, db->handle);
+    return db->backend->search(db, pool, q, hits, n);
 }
+
+apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
+{
+    return db->backend->search_sync(db, pool, rebuilt);
+}
+
+apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
+{
+    return db->backend->search_rebuild(db, pool);
+}
+
+/* --- Reading rows --- */
+
+typedef pki_rows rows;
 
 static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
                                 rows **out)
 {
     rows *r = apr_pcalloc(pool, sizeof(*r));
-    native *n = native_of(db);
-    apr_dbd_prepared_t *stmt, *again;
-    int rv = -1;
 
     r->db = db;
     r->pool = pool;
     *out = r;
-    if (n) {
-        return native_select(db, n, pool, id, args, r);
-    }
-    stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
-    if (stmt) {
-        /* random access: pgsql's sequential mode misbehaves on empty and undrained results */
-        rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
-    }
-    if (rv != 0 && (again = prepared_again(db, pool, id))) {
-        stmt = again;
-        r->res = NULL;
-        rv = apr_dbd_pbselect(db->driver, pool, db->handle, &r->res, stmt, 1, args);
-    }
-    if (rv != 0) {
-        /* the connection's pool outlives the message: use the request's */
-        failed(db, apr_psprintf(pool, "%s: %s (%d)", pki_sql[id].label,
-                                stmt ? apr_dbd_error(db->driver, db->handle, rv)
-                                     : "statement not prepared",
-                                rv));
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
+    return db->backend->select(db, pool, id, args, r);
 }
 
-/* The next row; at the end (or on an error, noted in db->error) a native statement is reset
- * for its next use. */
 static int next_row(rows *r)
 {
-    int rc;
-
-    if (!r->stmt) {
-        return r->res && apr_dbd_get_row(r->db->driver, r->pool, r->res, &r->row, -1) == 0;
-    }
-    rc = sqlite3_step(r->stmt);
-    if (rc == SQLITE_ROW) {
-        return 1;
-    }
-    if (rc != SQLITE_DONE) {
-        r->db->error = apr_psprintf(r->pool, "%s", sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
-        r->db->fault = pki_store_sqlite_fault(sqlite3_db_handle(r->stmt));
-        r->failed = 1;
-    }
-    sqlite3_reset(r->stmt);
-    r->stmt = NULL;
-    return 0;
+    return r->db->backend->next(r);
 }
 
-/* The database's file; NULL on another driver, "" for an in-memory database. */
-static const char *db_file(pki_db *db)
-{
-    sqlite3 *conn = sqlite_conn(db);
-
-    return conn ? sqlite3_db_filename(conn, "main") : NULL;
-}
-
-apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)
-{
-    const char *path = db_file(db);
-
-    if (path && *path && access(path, R_OK) != 0) {
-        db->error = apr_psprintf(pool, "%s: %s", path, strerror(errno));
-        db->fault = PKI_DB_FAULT_UNAVAILABLE;
-        return APR_ENOENT;
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t pki_store_writable(pki_db *db, apr_pool_t *pool)
-{
-    const char *path = db_file(db);
-    char *dir, *slash;
-
-    if (!path || !*path) {
-        return APR_SUCCESS; /* another driver, or an in-memory database */
-    }
-    if (access(path, W_OK) != 0 && errno != ENOENT) {
-        db->error = apr_psprintf(pool, "%s: not writable (%s)", path, strerror(errno));
-        db->fault = PKI_DB_FAULT_READONLY;
-        return APR_EACCES;
-    }
-    dir = apr_pstrdup(pool, path);
-    slash = strrchr(dir, '/');
-    assert(slash); /* SQLite gives full paths */
-    *slash = '\0';
-    if (access(*dir ? dir : "/", W_OK) != 0) {
-        db->error = apr_psprintf(pool,
-                                 "%s: directory not writable: SQLite needs to create -wal/-shm "
-                                 "files next to the database (%s)",
-                                 *dir ? dir : "/", strerror(errno));
-        db->fault = PKI_DB_FAULT_READONLY;
-        return APR_EACCES;
-    }
-    return APR_SUCCESS;
-}
-
-/* Column readers: NULL-safe on both drivers (get_entry gives "" for NULL on pgsql). */
+/* Column readers: copies of the text in the request's pool; NULL for SQL NULL. */
 static const char *col_str(rows *r, int col)
 {
-    const char *s = NULL;
+    apr_size_t len;
+    const char *s = r->db->backend->text(r, col, &len);
 
-    if (r->stmt) {
-        if (sqlite3_column_type(r->stmt, col) == SQLITE_NULL) {
-            return NULL;
-        }
-        s = (const char *)sqlite3_column_text(r->stmt, col);
-        return apr_pstrmemdup(r->pool, s ? s : "", sqlite3_column_bytes(r->stmt, col));
-    }
-    if (apr_dbd_datum_get(r->db->driver, r->row, col, APR_DBD_TYPE_STRING, &s) != APR_SUCCESS) {
-        return NULL;
-    }
-    return s;
+    return s ? apr_pstrmemdup(r->pool, s, len) : NULL;
 }
 
 static const char *col_text(rows *r, int col)
@@ -595,31 +205,24 @@ static const char *col_text(rows *r, int col)
 
 static apr_int64_t col_int(rows *r, int col)
 {
-    const char *s;
-
-    if (r->stmt) {
-        return sqlite3_column_int64(r->stmt, col);
-    }
-    s = col_str(r, col);
-    return s ? apr_atoi64(s) : 0;
+    return r->db->backend->integer(r, col);
 }
 
+/* SQLite's 0/1, PostgreSQL's t/f. */
 static int col_bool(rows *r, int col)
 {
-    const char *s = col_str(r, col);
+    apr_size_t len;
+    const char *s = r->db->backend->text(r, col, &len);
     return s && (*s == 't' || *s == 'T' || (*s >= '1' && *s <= '9'));
 }
 
+/* SQLite's text as Django stores it, PostgreSQL's timestamptz text (UTC): both parse here. */
 static apr_int64_t col_time(rows *r, int col)
 {
-    const char *s;
+    apr_size_t len;
+    const char *s = r->db->backend->text(r, col, &len); /* no copy: parsed here */
     apr_int64_t usec;
 
-    if (r->stmt) {
-        s = (const char *)sqlite3_column_text(r->stmt, col); /* no copy: parsed here */
-    } else {
-        s = col_str(r, col);
-    }
     if (!s || pki_time_parse(s, &usec) != 0) {
         return PKI_TIME_NULL;
     }
@@ -1001,29 +604,7 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
 
 static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
 {
-    apr_dbd_prepared_t *again,
-        *stmt = apr_hash_get(db->prepared, pki_sql[id].label, APR_HASH_KEY_STRING);
-    int nrows, rv;
-
-    if (!stmt) {
-        db->error = apr_psprintf(pool, "%s: statement not prepared", pki_sql[id].label);
-        db->fault = PKI_DB_FAULT_OTHER;
-        return APR_EGENERAL;
-    }
-    rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, stmt, args);
-    if (rv != 0) {
-        /* the first failure (a constraint's, which callers act on), even when the statement is
-         * tried again after a schema change (see select_rows) */
-        failed(db, apr_psprintf(pool, "%s: %s", pki_sql[id].label,
-                                apr_dbd_error(db->driver, db->handle, rv)));
-        if ((again = prepared_again(db, pool, id))) {
-            rv = apr_dbd_pbquery(db->driver, pool, db->handle, &nrows, again, args);
-        }
-    }
-    if (rv != 0) {
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
+    return db->backend->exec(db, pool, id, args);
 }
 
 /* The first column of the first row as an integer, 0 when there is none (or it is NULL). */
@@ -1062,132 +643,6 @@ static const char *sql_time(apr_pool_t *pool, apr_int64_t usec)
     }
     pki_time_format_sql(usec, text);
     return apr_pstrdup(pool, text);
-}
-
-#define SCHEMA_VERSION_KEY "pkgindex-schema-version"
-
-/* SQLite's schema cookie, which every schema change (by any connection) moves. */
-static int schema_version(sqlite3 *conn, int *version)
-{
-    sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(conn, "PRAGMA schema_version", -1, &st, NULL) == SQLITE_OK &&
-             sqlite3_step(st) == SQLITE_ROW;
-
-    if (ok) {
-        *version = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-/* The write statements are the driver's (sqlite3_prepare, the legacy kind): once another
- * connection changed the schema (an import's search index rebuild drops and makes an index)
- * they fail for good, and in a transaction a failed statement fails the transaction. So when
- * the schema moved since they were prepared (or nobody noted when that was: mod_dbd prepared
- * them), they are prepared again before the first one runs; the write lock that BEGIN
- * IMMEDIATE took keeps it from moving again. */
-static apr_status_t fresh_statements(pki_db *db, apr_pool_t *pool)
-{
-    sqlite3 *conn = sqlite_conn(db);
-    void *seen = NULL;
-    int now;
-
-    if (!conn || !schema_version(conn, &now)) {
-        return APR_SUCCESS; /* another driver, or nothing to compare: the retry covers it */
-    }
-    apr_pool_userdata_get(&seen, SCHEMA_VERSION_KEY, db->pool);
-    if (seen && *(int *)seen == now) {
-        return APR_SUCCESS;
-    }
-    /* The connection's copy of the schema is reloaded by a statement that finds it stale (a
-     * legacy prepare compiles against the old one): read through one first. */
-    if (sqlite3_exec(conn, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
-        failed(db, apr_psprintf(pool, "begin: %s", sqlite3_errmsg(conn)));
-        return APR_EGENERAL;
-    }
-    return pki_store_prepare_all(db, pool);
-}
-
-apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans)
-{
-    int rv = apr_dbd_transaction_start(db->driver, pool, db->handle, trans);
-
-    if (rv != 0) {
-        failed(db, apr_psprintf(pool, "begin: %s", apr_dbd_error(db->driver, db->handle, rv)));
-        return APR_EGENERAL;
-    }
-    if (fresh_statements(db, pool) != APR_SUCCESS) {
-        pki_store_end(db, pool, *trans, 0);
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
-}
-
-typedef struct lock_wait {
-    apr_interval_time_t limit;
-    apr_time_t since, last;
-    int told;
-    void (*waiting)(void *ctx);
-    void *ctx;
-} lock_wait;
-
-/* How long a writer sleeps between looks at another writer's lock. */
-#define LOCK_POLL apr_time_from_msec(20)
-/* The sqlite3 driver retries a busy statement itself (15 times, 100 ms apart), each retry a
- * new wait for SQLite: looks closer together than this are one wait, with one limit. */
-#define LOCK_SAME_WAIT apr_time_from_sec(1)
-
-static int busy_wait(void *data, int count)
-{
-    lock_wait *w = data;
-    apr_time_t now = apr_time_now();
-
-    if (count == 0 && now - w->last > LOCK_SAME_WAIT) {
-        w->since = now;
-        w->told = 0;
-    }
-    w->last = now;
-    if (now - w->since >= w->limit) {
-        return 0;
-    }
-    if (!w->told && w->waiting && now - w->since >= apr_time_from_sec(1)) {
-        w->told = 1;
-        w->waiting(w->ctx);
-    }
-    apr_sleep(LOCK_POLL);
-    return 1;
-}
-
-apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
-                                 void *ctx)
-{
-    sqlite3 *conn = sqlite_conn(db);
-    lock_wait *w;
-
-    if (!conn) {
-        return APR_ENOTIMPL;
-    }
-    native_of(db); /* which sets its own wait on first use: set this one after it */
-    w = apr_pcalloc(db->pool, sizeof(*w));
-    w->limit = limit;
-    w->waiting = waiting;
-    w->ctx = ctx;
-    return sqlite3_busy_handler(conn, busy_wait, w) == SQLITE_OK ? APR_SUCCESS : APR_EGENERAL;
-}
-
-apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit)
-{
-    int rv;
-
-    if (!commit) {
-        apr_dbd_transaction_mode_set(db->driver, trans, APR_DBD_TRANSACTION_ROLLBACK);
-    }
-    rv = apr_dbd_transaction_end(db->driver, pool, trans);
-    if (rv != 0) {
-        failed(db, apr_psprintf(pool, "end: %s", apr_dbd_error(db->driver, db->handle, rv)));
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
 }
 
 apr_status_t pki_store_put_category(pki_db *db, apr_pool_t *pool, const pki_category *c)
@@ -1436,104 +891,4 @@ apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, 
     out->ids = (const apr_int64_t *)ids->elts;
     out->count = ids->nelts / 2;
     return r->failed ? APR_EGENERAL : APR_SUCCESS;
-}
-
-apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool)
-{
-    /* apr_dbd_query does not parse placeholders: '%' is SQL's modulo here */
-    static const char *const script =
-        "DELETE FROM pkgindex_checkpoint WHERE name = 'package_package'"
-        " AND (SELECT checkpoint_version != version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "INSERT INTO pkgindex_checkpoint (name, seq, id) SELECT 'package_package', rn / 256, id"
-        " FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM package_package)"
-        " WHERE rn % 256 = 0 AND (SELECT checkpoint_version != version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "UPDATE pkgindex_count SET checkpoint_version = version"
-        " WHERE name = 'package_package';\n"
-        /* counts made exact again, whatever other writers did (INSERT OR REPLACE fires no
-         * delete trigger) */
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package)"
-        " WHERE name = 'package_package';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid) WHERE name = 'grid_grid';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category)"
-        " WHERE name = 'package_category';\n";
-
-    return pki_store_exec_script(db, pool, script);
-}
-
-apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql)
-{
-    const char *p = sql;
-
-    while (*p) {
-        const char *end = strstr(p, ";\n");
-        const char *stmt;
-        apr_dbd_results_t *res = NULL;
-        apr_dbd_row_t *row = NULL;
-        int nrows, rv;
-
-        end = end ? end + 1 : p + strlen(p);
-        stmt = apr_pstrmemdup(pool, p, end - p);
-        p = *end ? end + 1 : end;
-        /* skip statements that are only comments and blanks */
-        {
-            const char *q = stmt;
-            while (*q) {
-                q += strspn(q, " \t\r\n");
-                if (q[0] == '-' && q[1] == '-') {
-                    q += strcspn(q, "\n");
-                } else {
-                    break;
-                }
-            }
-            if (!*q || *q == ';') {
-                continue;
-            }
-            stmt = q;
-        }
-        /* PRAGMAs answer a row: select them, run everything else */
-        if (strncasecmp(stmt, "PRAGMA", 6) == 0) {
-            rv = apr_dbd_select(db->driver, pool, db->handle, &res, stmt, 0);
-            while (rv == 0 && apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
-            }
-        } else {
-            rv = apr_dbd_query(db->driver, db->handle, &nrows, stmt);
-        }
-        if (rv != 0) {
-            failed(db,
-                   apr_psprintf(pool, "%s: %s", stmt, apr_dbd_error(db->driver, db->handle, rv)));
-            return APR_EGENERAL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool)
-{
-    sqlite3 *conn = sqlite_conn(db);
-    void *seen = NULL;
-    int i, version;
-
-    /* the schema these statements are for (see fresh_statements) */
-    if (conn && schema_version(conn, &version)) {
-        apr_pool_userdata_get(&seen, SCHEMA_VERSION_KEY, db->pool);
-        if (!seen) {
-            seen = apr_palloc(db->pool, sizeof(int));
-            apr_pool_userdata_set(seen, SCHEMA_VERSION_KEY, NULL, db->pool);
-        }
-        *(int *)seen = version;
-    }
-    for (i = 0; i < PKI_SQL_COUNT_; i++) {
-        apr_dbd_prepared_t *stmt = NULL;
-        int rv = apr_dbd_prepare(db->driver, db->pool, db->handle, pki_sql[i].sql, pki_sql[i].label,
-                                 &stmt);
-        if (rv != 0 || !stmt) {
-            failed(db, apr_psprintf(pool, "%s: %s", pki_sql[i].label,
-                                    apr_dbd_error(db->driver, db->handle, rv)));
-            return APR_EGENERAL;
-        }
-        apr_hash_set(db->prepared, pki_sql[i].label, APR_HASH_KEY_STRING, stmt);
-    }
-    return APR_SUCCESS;
 }

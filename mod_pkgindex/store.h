@@ -1,99 +1,49 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-/* The only file that knows SQL: a table of labelled statements, prepared once per connection
- * through mod_dbd, and functions that read objects and pages into model structs. Portable
- * between apr_dbd's sqlite3 and pgsql drivers. */
+/* The storage interface: objects, pages, search, the data generation, transactions and the
+ * importer's writes, with no SQL and no driver types. store.c implements it once over the
+ * backends of store_backend.h (SQLite: store_sqlite*.c; PostgreSQL: store_pgsql*.c). */
 
 #ifndef PKI_STORE_H
 #define PKI_STORE_H
 
 #include <apr_pools.h>
-#include <apr_hash.h>
-#include <apr_dbd.h>
 
 #include "model.h"
 #include "route.h"
-
-typedef enum pki_sql_id {
-    PKI_SQL_PACKAGE_BY_ID = 0,
-    PKI_SQL_PACKAGE_BY_SLUG,
-    PKI_SQL_PACKAGE_GRIDS,
-    PKI_SQL_PACKAGE_COUNT,
-    PKI_SQL_PACKAGE_PAGE,
-    PKI_SQL_PACKAGE_PAGE_DEEP,
-    PKI_SQL_PACKAGE_PAGE_GRIDS,
-    PKI_SQL_GRID_BY_ID,
-    PKI_SQL_GRID_BY_SLUG,
-    PKI_SQL_GRID_PACKAGES,
-    PKI_SQL_GRID_COUNT,
-    PKI_SQL_GRID_PAGE,
-    PKI_SQL_GRID_PAGE_PACKAGES,
-    PKI_SQL_CATEGORY_BY_ID,
-    PKI_SQL_CATEGORY_COUNT,
-    PKI_SQL_CATEGORY_PAGE,
-    /* writes */
-    PKI_SQL_CATEGORY_PUT,
-    PKI_SQL_GRID_PUT,
-    PKI_SQL_PACKAGE_PUT,
-    PKI_SQL_VERSION_ADD,
-    PKI_SQL_PACKAGE_GRIDS_CLEAR,
-    PKI_SQL_MEMBER_ADD,
-    PKI_SQL_MEMBER_REMOVE,
-    PKI_SQL_GRID_MEMBERS,
-    PKI_SQL_PACKAGE_SLUG_OWNER,
-    PKI_SQL_GRID_SLUG_OWNER,
-    PKI_SQL_PACKAGE_EXISTS,
-    PKI_SQL_GRID_EXISTS,
-    PKI_SQL_CATEGORY_EXISTS,
-    PKI_SQL_FIRST_CATEGORY,
-    PKI_SQL_DANGLING_CATEGORIES,
-    PKI_SQL_DANGLING_GRIDS,
-    PKI_SQL_GENERATION,
-    /* deletes */
-    PKI_SQL_PACKAGE_IDS,
-    PKI_SQL_GRID_IDS,
-    PKI_SQL_CATEGORY_IDS,
-    PKI_SQL_PACKAGE_MEMBERS_DELETE,
-    PKI_SQL_PACKAGE_VERSION_UNLINK,
-    PKI_SQL_PACKAGE_VERSIONS_DELETE,
-    PKI_SQL_PACKAGE_DELETE,
-    PKI_SQL_GRID_MEMBERS_DELETE,
-    PKI_SQL_GRID_DELETE,
-    PKI_SQL_CATEGORY_USERS,
-    PKI_SQL_CATEGORY_DELETE,
-    PKI_SQL_CATEGORY_PACKAGE_IDS,
-    PKI_SQL_COUNT_
-} pki_sql_id;
-
-typedef struct pki_sql_stmt {
-    const char *label; /* an SQL identifier: pgsql uses it as the statement name */
-    const char *sql;   /* apr_dbd placeholders: %lld for integers, %s for text */
-} pki_sql_stmt;
-
-extern const pki_sql_stmt pki_sql[PKI_SQL_COUNT_];
 
 /* What kind of trouble the last failed call met. Callers decide on this, never on the words
  * of pki_db.error (those are for logs, and differ between drivers). */
 typedef enum pki_db_fault {
     PKI_DB_FAULT_NONE = 0,
     PKI_DB_FAULT_OTHER,       /* anything not below */
-    PKI_DB_FAULT_UNAVAILABLE, /* cannot be opened or read: missing, permissions, I/O, damage */
+    PKI_DB_FAULT_UNAVAILABLE, /* cannot be reached, opened or read: down, missing, damaged */
     PKI_DB_FAULT_BUSY,        /* locked by another writer for longer than this caller waits */
     PKI_DB_FAULT_CONFLICT,    /* a uniqueness rule: a slug another object holds */
     PKI_DB_FAULT_FULL,        /* the disk (or a size limit) is full */
     PKI_DB_FAULT_READONLY,    /* the database, or what it needs beside it, cannot be written */
 } pki_db_fault;
 
-/* A pooled connection, as mod_dbd's ap_dbd_t holds it. */
+struct pki_store_backend;
+
+/* A database connection as the store sees it: mod_dbd's pooled one (pki_store_attach), or
+ * the importer's (pki_store_open_writer). */
 typedef struct pki_db {
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
-    apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *, per connection */
-    apr_pool_t *pool;     /* the connection's pool: re-prepared statements live there */
-    const char *error;    /* why the last call failed, for the error log (never for clients) */
-    pki_db_fault fault;   /* what kind of failure that was */
-    int native;           /* -1: no SQLite fast path on this connection (set by the store) */
+    const struct pki_store_backend *backend; /* the driver's (store_backend.h) */
+    void *conn;                              /* the backend's state of this connection */
+    apr_pool_t *pool;                        /* the connection's pool */
+    const char *error;  /* why the last call failed, for the error log (never for clients) */
+    pki_db_fault fault; /* what kind of failure that was */
 } pki_db;
+
+/* Binds DB to a connection of apr_dbd's driver DRIVER (its name, apr_dbd_name) whose native
+ * handle is NATIVE (apr_dbd_native_handle) and whose pool is CONN_POOL: the backend's state of
+ * the connection is made once and kept there. APR_ENOTIMPL for a driver without a backend. */
+apr_status_t pki_store_attach(pki_db *db, apr_pool_t *conn_pool, const char *driver, void *native);
+
+/* Releases the backend's state of the connection (its statements), before its owner closes
+ * it (outside httpd; mod_dbd's connections keep theirs until their pool goes). */
+void pki_store_detach(pki_db *db);
 
 /* Whether the database can serve: a SQLite file that was removed or made unreadable while
  * connections hold it open still reads fine through them, so look at the file itself. */
@@ -124,7 +74,7 @@ apr_status_t pki_store_page(pki_db *db, apr_pool_t *pool, pki_resource res, apr_
 
 /* --- Writes: the importer's now, edits' later. Call them inside a transaction. --- */
 
-apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t **trans);
+apr_status_t pki_store_begin(pki_db *db, apr_pool_t *pool);
 /* How long a write waits for another writer's lock before failing with PKI_DB_FAULT_BUSY;
  * WAITING (may be NULL) is called once per wait that lasts over a second, so a person can be
  * told. The module's connections wait a second; the importer waits for other imports. */
@@ -132,7 +82,7 @@ apr_status_t pki_store_lock_wait(pki_db *db, apr_interval_time_t limit, void (*w
                                  void *ctx);
 
 /* Commits when COMMIT and nothing failed, else rolls back. */
-apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, apr_dbd_transaction_t *trans, int commit);
+apr_status_t pki_store_end(pki_db *db, apr_pool_t *pool, int commit);
 
 /* Insert or update by id. A package's memberships become exactly P->grids, in that order
  * (left untouched when they already are), and its latest version P->pypi_version. */
@@ -179,16 +129,14 @@ apr_status_t pki_store_dangling(pki_db *db, apr_pool_t *pool, pki_resource res, 
 /* Rebuilds the deep-page checkpoints when ids were added or removed since the last build. */
 apr_status_t pki_store_refresh_checkpoints(pki_db *db, apr_pool_t *pool);
 
-/* --- Search (store_search.c) --- */
+/* --- Search (the backend's: FTS5 on SQLite, the original's tsvector and pg_trgm on PostgreSQL) ---
+ */
 
 /* The best matches of Q (at most PKI_SEARCH_LIMIT, in result order) into *HITS. Reads inside
  * pki_store_read_begin/end like every read. APR_ENOTIMPL when the database has no search
  * index (a schema older than search, or a driver without one). */
 apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
                               int *n);
-
-/* For tests: 1 ranks every match instead of stopping when no later one can enter the top. */
-void pki_store_search_exhaustive(int on);
 
 /* Brings the search index up to date with the objects changed since the last call (the
  * triggers' list): one by one, or by a rebuild when that is cheaper. *REBUILT (may be NULL)
@@ -198,15 +146,6 @@ apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt);
 /* Rebuilds the search index from the objects (weights' recency counted from now). */
 apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool);
 
-/* Finalizes the connection's search statements (before closing it). */
-void pki_store_search_release(pki_db *db);
-
-/* The SQLite connection under DB (sqlite3 *), or NULL on another driver. */
-void *pki_store_sqlite(pki_db *db);
-
-/* The fault that the last call on a SQLite connection (sqlite3 *) met. */
-pki_db_fault pki_store_sqlite_fault(void *sqlite);
-
 /* After a load with triggers off (a database nobody has seen yet): the row counts recounted,
  * the checkpoints marked stale, a new data generation. */
 apr_status_t pki_store_recount(pki_db *db, apr_pool_t *pool);
@@ -214,26 +153,20 @@ apr_status_t pki_store_recount(pki_db *db, apr_pool_t *pool);
 /* Runs SQL, a script of statements each ending in ";" at the end of a line (the schema). */
 apr_status_t pki_store_exec_script(pki_db *db, apr_pool_t *pool, const char *sql);
 
-/* Closes a connection the caller opened (outside httpd, where mod_dbd closes its own). */
-void pki_store_close(pki_db *db);
+/* --- A process's database libraries, and the importer's connection --- */
 
-/* Prepares every statement into DB->prepared (outside httpd, where mod_dbd does it). */
-apr_status_t pki_store_prepare_all(pki_db *db, apr_pool_t *pool);
-
-/* --- A process's database library, and the importer's connection (store_sqlite_open.c) --- */
-
-/* Sets the database library up for this process: each connection is used by one thread at a
+/* Sets the database libraries up for this process: each connection is used by one thread at a
  * time (mod_dbd lends it to one request; the importer has one writer), so no mutex per
  * connection and no global memory statistics. Before any connection is opened; an error when
  * the library is in use already (harmless: it keeps its own settings). */
 apr_status_t pki_store_process_init(void);
 
-/* Whether SPEC names a database the importer can open ("sqlite3:PATH"); else a usage error. */
+/* Whether SPEC names a database the importer can open ("sqlite3:PATH", "pgsql:CONNINFO");
+ * else a usage error. */
 int pki_store_spec_valid(const char *spec);
 
 typedef struct pki_store_open_opts {
     int init;                   /* create the database, or the schema when it has none */
-    const char *schema;         /* the schema --init runs */
     apr_interval_time_t wait;   /* for another importer's run, or another writer's lock */
     void (*waiting)(void *ctx); /* called once when a wait lasts */
     void *ctx;

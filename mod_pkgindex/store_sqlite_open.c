@@ -17,11 +17,14 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
-#include "store.h"
+#include "store_sqlite.h"
+
+/* sql/schema-sqlite.sql, compiled in (build/schema_sqlite.c) */
+extern const char pki_schema_sqlite[];
 
 #define SQLITE_PREFIX "sqlite3:"
 
-apr_status_t pki_store_process_init(void)
+apr_status_t pki_sqlite_process_init(void)
 {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK &&
                    sqlite3_config(SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK
@@ -29,7 +32,7 @@ apr_status_t pki_store_process_init(void)
                : APR_EGENERAL;
 }
 
-int pki_store_spec_valid(const char *spec)
+int pki_sqlite_spec_valid(const char *spec)
 {
     return strncmp(spec, SQLITE_PREFIX, strlen(SQLITE_PREFIX)) == 0 &&
            spec[strlen(SQLITE_PREFIX)] != '\0';
@@ -100,17 +103,18 @@ static apr_status_t run_lock(apr_pool_t *pool, const char *path, int create,
     return APR_SUCCESS;
 }
 
-apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki_store_open_opts *o,
-                                   pki_db *db, int *fresh, int *bulk, const char **error)
+apr_status_t pki_sqlite_open_writer(apr_pool_t *pool, const char *spec,
+                                    const pki_store_open_opts *o, pki_db *db, int *fresh, int *bulk,
+                                    const char **error)
 {
     const char *err = NULL, *path = spec + strlen(SQLITE_PREFIX);
+    sqlite3 *conn = NULL;
     apr_finfo_t fi;
     apr_status_t rv;
     char buf[120];
 
     *fresh = *bulk = 0;
-    memset(db, 0, sizeof(*db));
-    if (!pki_store_spec_valid(spec)) {
+    if (!pki_sqlite_spec_valid(spec)) {
         *error = apr_psprintf(pool, "expected sqlite3:PATH, got '%s'", spec);
         return APR_EINVAL;
     }
@@ -134,17 +138,14 @@ apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki
     }
     *fresh = *fresh && o->init;
     db->pool = pool;
-    db->prepared = apr_hash_make(pool);
-    if (apr_dbd_get_driver(pool, "sqlite3", &db->driver) != APR_SUCCESS) {
-        *error = "the apr_dbd sqlite3 driver is not installed (Debian: libaprutil1-dbd-sqlite3)";
-        return APR_ENOTIMPL;
-    }
-    rv = apr_dbd_open_ex(db->driver, pool, path, &db->handle, &err);
-    if (rv != APR_SUCCESS || !db->handle) {
-        *error = apr_psprintf(pool, "cannot open %s: %s", path, err ? err : "error");
-        db->handle = NULL;
+    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        *error = apr_psprintf(pool, "cannot open %s: %s", path,
+                              conn ? sqlite3_errmsg(conn) : "out of memory");
+        sqlite3_close(conn);
         return APR_EGENERAL;
     }
+    pki_sqlite_attach(db, conn, pool, 1);
     /* The server's readers hold locks briefly: wait for them rather than fail (a daily
      * --reindex from cron meets a busy server). */
     if (pki_store_lock_wait(db, o->wait, o->waiting, o->ctx) != APR_SUCCESS ||
@@ -157,7 +158,7 @@ apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki
                               "PRAGMA cache_size = -262144;\n"
                               "PRAGMA synchronous = NORMAL;\n"
                               "PRAGMA temp_store = MEMORY;\n") != APR_SUCCESS ||
-        (o->init && pki_store_exec_script(db, pool, o->schema) != APR_SUCCESS) ||
+        (o->init && pki_store_exec_script(db, pool, pki_schema_sqlite) != APR_SUCCESS) ||
         /* A database this run creates has no reader yet: a rollback journal, which writes
          * each page once (WAL writes it twice), until the end, when WAL is switched on for
          * the server's readers. A rollback still undoes a refused file. */
@@ -169,9 +170,9 @@ apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki
     /* A database made by this run has no other user yet: its bookkeeping triggers (counts, data
      * generation, search marks: several per row) are off, and redone once per file instead
      * (before preparing: the switch expires prepared statements). */
-    *bulk = *fresh && sqlite3_db_config(pki_store_sqlite(db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
-                                        NULL) == SQLITE_OK;
-    if (pki_store_prepare_all(db, pool) != APR_SUCCESS) {
+    *bulk = *fresh && sqlite3_db_config(conn, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL) == SQLITE_OK;
+    if (pki_store_exec_script(db, pool, "SELECT id FROM pkgindex_state LIMIT 0;\n") !=
+        APR_SUCCESS) {
         *error =
             apr_psprintf(pool, "%s: not a mod_pkgindex database (%s); --init creates the schema",
                          path, db->error);
@@ -180,12 +181,11 @@ apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki
     return APR_SUCCESS;
 
 failed:
-    pki_store_close(db);
-    db->handle = NULL;
+    pki_store_detach(db);
     return APR_EGENERAL;
 }
 
-apr_status_t pki_store_close_writer(pki_db *db, apr_pool_t *pool, int fresh, const char **error)
+apr_status_t pki_sqlite_close_writer(pki_db *db, apr_pool_t *pool, int fresh, const char **error)
 {
     apr_status_t rv = APR_SUCCESS;
 
@@ -194,6 +194,6 @@ apr_status_t pki_store_close_writer(pki_db *db, apr_pool_t *pool, int fresh, con
         *error = apr_psprintf(pool, "journal_mode WAL: %s", db->error);
         rv = APR_EGENERAL;
     }
-    pki_store_close(db);
+    pki_store_detach(db);
     return rv;
 }

@@ -18,6 +18,7 @@
 #include "fuzz.h"
 #include "query.h"
 #include "search.h"
+#include "store_sqlite.h"
 
 extern const char pki_schema_sqlite[];
 

@@ -285,13 +285,12 @@ static int titles(testdb *t, const char *q, const char **out, int max)
 
 static void sync_index_at(testdb *t, int expect_rebuild, const char *where)
 {
-    apr_dbd_transaction_t *trans = NULL;
     int rebuilt = -1;
 
     /* in a transaction, as the importer calls it */
-    assert_int_equal(pki_store_begin(&t->db, t->pool, &trans), APR_SUCCESS);
+    assert_int_equal(pki_store_begin(&t->db, t->pool), APR_SUCCESS);
     assert_int_equal(pki_store_search_sync(&t->db, t->pool, &rebuilt), APR_SUCCESS);
-    assert_int_equal(pki_store_end(&t->db, t->pool, trans, 1), APR_SUCCESS);
+    assert_int_equal(pki_store_end(&t->db, t->pool, 1), APR_SUCCESS);
     if (rebuilt != expect_rebuild) {
         fail_msg("sync: rebuilt %d, expected %d (%s)", rebuilt, expect_rebuild, where);
     }
@@ -316,7 +315,7 @@ static const char *word_list(testdb *t)
     pki_buf b;
 
     pki_buf_init(&b, t->pool, 4096);
-    assert_int_equal(sqlite3_exec(pki_store_sqlite(&t->db),
+    assert_int_equal(sqlite3_exec(pki_sqlite_conn(&t->db),
                                   "SELECT w.word, w.n, (SELECT COUNT(*) FROM searchv3_trigram g"
                                   " WHERE g.word_id = w.id) FROM searchv3_word w ORDER BY w.word",
                                   append_row, &b, NULL),
@@ -397,12 +396,11 @@ static void test_index(void **state)
     sync_index(t, 0);
     {
         const char *incremental = word_list(t);
-        apr_dbd_transaction_t *trans = NULL;
         assert_non_null(strstr(incremental, "gamma|2|"));
         assert_null(strstr(incremental, "\nalpha|"));
-        assert_int_equal(pki_store_begin(&t->db, t->pool, &trans), APR_SUCCESS);
+        assert_int_equal(pki_store_begin(&t->db, t->pool), APR_SUCCESS);
         assert_int_equal(pki_store_search_rebuild(&t->db, t->pool), APR_SUCCESS);
-        assert_int_equal(pki_store_end(&t->db, t->pool, trans, 1), APR_SUCCESS);
+        assert_int_equal(pki_store_end(&t->db, t->pool, 1), APR_SUCCESS);
         assert_string_equal(incremental, word_list(t));
     }
 
@@ -412,7 +410,7 @@ static void test_index(void **state)
     {
         pki_buf b;
         pki_buf_init(&b, t->pool, 64);
-        assert_int_equal(sqlite3_exec(pki_store_sqlite(&t->db),
+        assert_int_equal(sqlite3_exec(pki_sqlite_conn(&t->db),
                                       "SELECT group_concat(item_id) FROM (SELECT item_id FROM"
                                       " searchv3_dirty ORDER BY item_id)",
                                       append_row, &b, NULL),

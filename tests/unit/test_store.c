@@ -370,36 +370,42 @@ static void test_empty_tables(void **state)
 
 /* --- statements and failures --- */
 
-static void test_reprepare(void **state)
+/* Placeholders of a statement, in order: "i" %lld, "d" %d, "s" %s. */
+static const char *placeholders(apr_pool_t *pool, const char *sql)
 {
-    testdb *t = *state;
-    const char *label = pki_sql[PKI_SQL_PACKAGE_BY_ID].label;
+    char *out = apr_palloc(pool, strlen(sql) + 1), *o = out;
 
-    /* On the apr_dbd path (pgsql; sqlite3 reads go straight to SQLite), a statement missing
-     * from the connection's hash is prepared on first use. */
-    t->db.native = -1;
-    apr_hash_set(t->db.prepared, label, APR_HASH_KEY_STRING, NULL);
-    assert_int_equal(package(t, "packages/1/")->id, 1);
-    assert_non_null(apr_hash_get(t->db.prepared, label, APR_HASH_KEY_STRING));
-    assert_int_equal(package(t, "packages/7/")->id, 7);
+    for (; *sql; sql++) {
+        if (*sql == '%' && sql[1] == '%') {
+            sql++;
+        } else if (*sql == '%') {
+            *o++ = sql[1] == 'l' ? 'i' : sql[1];
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 static void test_labels(void **state)
 {
+    testdb *t = *state;
+    const pki_sql_stmt *sql = pki_store_sqlite_backend.sql;
     int i, j;
 
-    /* Labels are distinct SQL identifiers (pgsql names statements with them). */
+    /* Labels are distinct SQL identifiers (pgsql names statements with them), and every
+     * statement takes the arguments store.c passes. */
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
         const char *s;
 
-        assert_non_null(pki_sql[i].label);
-        assert_non_null(pki_sql[i].sql);
-        for (s = pki_sql[i].label; *s; s++) {
+        assert_non_null(sql[i].label);
+        assert_non_null(sql[i].sql);
+        for (s = sql[i].label; *s; s++) {
             assert_true((*s >= 'a' && *s <= 'z') || *s == '_' || (*s >= '0' && *s <= '9'));
         }
         for (j = 0; j < i; j++) {
-            assert_string_not_equal(pki_sql[i].label, pki_sql[j].label);
+            assert_string_not_equal(sql[i].label, sql[j].label);
         }
+        assert_true(strlen(placeholders(t->pool, sql[i].sql)) <= PKI_SQL_MAX_ARGS);
     }
 }
 
@@ -444,9 +450,9 @@ static void test_broken_database(void **state)
 }
 
 /* A schema change by another connection (CREATE INDEX, VACUUM, a migration), even one
- * unrelated to the API, expires the statements a connection prepared through apr_dbd: their
- * next run fails ("database schema has changed"). The apr_dbd path (pgsql; sqlite3 writes)
- * prepares them again and retries (prepared_again in store.c). The statements must have been
+ * unrelated to the API, expired the statements apr_dbd's sqlite3 driver prepares (the legacy
+ * sqlite3_prepare): their next run failed ("database schema has changed"). The backend's own
+ * statements (sqlite3_prepare_v3) are prepared again by SQLite. The statements must have been
  * prepared and run before the change, and the change made elsewhere, for them to be stale. */
 static void schema_changed_elsewhere(testdb *t)
 {
@@ -458,7 +464,6 @@ static void test_schema_change_reads(void **state)
 {
     testdb *t = *state;
 
-    t->db.native = -1; /* through apr_dbd's prepared statements, as on pgsql */
     ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
     assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
     schema_changed_elsewhere(t);
@@ -479,26 +484,11 @@ static void test_schema_change_writes(void **state)
                       .created = utc("2010-08-15T02:47:52Z"),
                       .modified = utc("2026-01-01T00:00:00Z")};
 
-    /* writes always go through apr_dbd, on sqlite3 too (the importer's) */
     assert_int_equal(pki_store_put_category(&t->db, t->pool, &c), APR_SUCCESS);
     schema_changed_elsewhere(t);
     c.title = "Renamed again";
     assert_int_equal(pki_store_put_category(&t->db, t->pool, &c), APR_SUCCESS);
     assert_string_equal(category(t, "categories/1/")->title, "Renamed again");
-}
-
-/* sqlite3 reads use SQLite's own statements (sqlite3_prepare_v3), which SQLite prepares again
- * by itself: the same change costs no retry there. */
-static void test_schema_change_native_reads(void **state)
-{
-    testdb *t = *state;
-
-    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
-    assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
-    schema_changed_elsewhere(t);
-    ids_equal(&package(t, "packages/1/")->grids, 2, 4, 1);
-    assert_int_equal(page(t, PKI_RES_PACKAGES, 20, 0).n, 7);
-    assert_true(t->db.native >= 0 && pki_store_sqlite(&t->db) != NULL);
 }
 
 static void test_check(void **state)
@@ -507,7 +497,9 @@ static void test_check(void **state)
     pki_page pg;
 
     assert_int_equal(pki_store_check(&t->db, t->pool), APR_SUCCESS);
-    /* A removed file still reads through the open connection, but the check notices. */
+    assert_int_equal(pki_store_page(&t->db, t->pool, PKI_RES_CATEGORIES, 20, 0, &pg), APR_SUCCESS);
+    /* A removed file still reads through a connection that has read it (its WAL index is
+     * mapped), but the check notices. */
     assert_int_equal(unlink(t->path), 0);
     t->db.error = NULL;
     assert_int_not_equal(pki_store_check(&t->db, t->pool), APR_SUCCESS);
@@ -528,13 +520,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grid_and_category_pages, testdb_setup,
                                         testdb_teardown),
         cmocka_unit_test_setup_teardown(test_empty_tables, testdb_setup, testdb_teardown),
-        cmocka_unit_test_setup_teardown(test_reprepare, testdb_setup, testdb_teardown),
-        cmocka_unit_test(test_labels),
+        cmocka_unit_test_setup_teardown(test_labels, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_broken_database, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_schema_change_reads, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_schema_change_writes, testdb_setup, testdb_teardown),
-        cmocka_unit_test_setup_teardown(test_schema_change_native_reads, testdb_setup,
-                                        testdb_teardown),
         cmocka_unit_test_setup_teardown(test_check, testdb_setup, testdb_teardown),
     };
     RUN_UNIT_TESTS(tests);

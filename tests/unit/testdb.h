@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /* A temporary SQLite database from sql/schema-sqlite.sql with a few rows, opened through
- * apr_dbd with every statement of pki_sql[] prepared, as mod_dbd would hand it to the module.
+ * apr_dbd and attached to the store, as the module does with mod_dbd's connections.
  * Shared by test_store.c and test_api.c; run the tests from the repository root. */
 
 #ifndef PKI_TESTDB_H
@@ -17,7 +17,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "store.h"
+#include "store_sqlite.h"
 
 #define SCHEMA_FILE "sql/schema-sqlite.sql"
 
@@ -75,6 +75,8 @@ typedef struct testdb {
     apr_pool_t *pool; /* the test's pool */
     char dir[64];
     const char *path;
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
     pki_db db;
 } testdb;
 
@@ -115,7 +117,6 @@ static int testdb_setup(void **state)
     apr_pool_t *pool;
     testdb *t;
     const char *err = NULL;
-    int i;
 
     apr_pool_create(&pool, NULL);
     t = apr_pcalloc(pool, sizeof(*t));
@@ -127,22 +128,13 @@ static int testdb_setup(void **state)
     testdb_exec(t, test_rows);
 
     assert_int_equal(apr_dbd_init(pool), APR_SUCCESS);
-    assert_int_equal(apr_dbd_get_driver(pool, "sqlite3", &t->db.driver), APR_SUCCESS);
-    if (apr_dbd_open_ex(t->db.driver, pool, t->path, &t->db.handle, &err) != APR_SUCCESS) {
+    assert_int_equal(apr_dbd_get_driver(pool, "sqlite3", &t->driver), APR_SUCCESS);
+    if (apr_dbd_open_ex(t->driver, pool, t->path, &t->handle, &err) != APR_SUCCESS) {
         fail_msg("apr_dbd_open %s: %s", t->path, err ? err : "?");
     }
-    t->db.pool = pool;
-    t->db.prepared = apr_hash_make(pool);
-    for (i = 0; i < PKI_SQL_COUNT_; i++) {
-        apr_dbd_prepared_t *stmt = NULL;
-
-        if (apr_dbd_prepare(t->db.driver, pool, t->db.handle, pki_sql[i].sql, pki_sql[i].label,
-                            &stmt) != 0) {
-            fail_msg("preparing %s: %s", pki_sql[i].label,
-                     apr_dbd_error(t->db.driver, t->db.handle, 1));
-        }
-        apr_hash_set(t->db.prepared, pki_sql[i].label, APR_HASH_KEY_STRING, stmt);
-    }
+    assert_int_equal(pki_store_attach(&t->db, pool, apr_dbd_name(t->driver),
+                                      apr_dbd_native_handle(t->driver, t->handle)),
+                     APR_SUCCESS);
     *state = t;
     return 0;
 }
@@ -151,7 +143,8 @@ static int testdb_teardown(void **state)
 {
     testdb *t = *state;
 
-    pki_store_close(&t->db);
+    pki_store_detach(&t->db);
+    apr_dbd_close(t->driver, t->handle);
     unlink(t->path);
     unlink(apr_pstrcat(t->pool, t->path, "-wal", NULL));
     unlink(apr_pstrcat(t->pool, t->path, "-shm", NULL));

@@ -16,7 +16,7 @@
 
 #include "buf.h"
 #include "search.h"
-#include "store.h"
+#include "store_sqlite.h"
 #include "tz.h"
 
 /* searchv3_searchv3.id: (100 - weight) << 48 | title trigrams (at most 255) << 40 | n, so that
@@ -181,8 +181,6 @@ typedef struct sconn {
 
 static void register_functions(sconn *s);
 
-#define SEARCH_KEY "pkgindex-search"
-
 static apr_status_t sconn_cleanup(void *data)
 {
     sconn *s = data;
@@ -199,14 +197,11 @@ static apr_status_t sconn_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-void pki_store_search_release(pki_db *db)
+void pki_sqlite_search_release(pki_sqlite *c)
 {
-    void *s = NULL;
-
-    apr_pool_userdata_get(&s, SEARCH_KEY, db->pool);
-    if (s) {
-        apr_pool_cleanup_run(db->pool, s, sconn_cleanup);
-        apr_pool_userdata_setn(NULL, SEARCH_KEY, NULL, db->pool);
+    if (c->search) {
+        sconn_cleanup(c->search);
+        c->search = NULL;
     }
 }
 
@@ -306,13 +301,12 @@ static sconn *sconn_of(pki_db *db, apr_pool_t *pool)
     fts5_api *api;
     sconn *s;
 
-    apr_pool_userdata_get(&data, SEARCH_KEY, db->pool);
-    if (data) {
-        return data;
-    }
-    if (!(conn = pki_store_sqlite(db))) {
-        db->error = "search: only the sqlite3 driver has a search index yet";
+    if (!(conn = pki_sqlite_conn(db))) {
+        pki_store_fail(db, PKI_DB_FAULT_OTHER, "search: not a SQLite connection");
         return NULL;
+    }
+    if ((data = ((pki_sqlite *)db->conn)->search)) {
+        return data;
     }
     if (!(api = fts5_of(conn)) || api->iVersion < 2) {
         db->error = "search: this SQLite has no FTS5";
@@ -331,8 +325,8 @@ static sconn *sconn_of(pki_db *db, apr_pool_t *pool)
     }
     apr_pool_create(&s->scratch, db->pool);
     register_functions(s);
-    /* registered after the driver's close, so it runs before it */
-    apr_pool_userdata_set(s, SEARCH_KEY, sconn_cleanup, db->pool);
+    /* released with the connection's other statements (pki_sqlite_search_release) */
+    ((pki_sqlite *)db->conn)->search = s;
     return s;
 }
 
@@ -351,7 +345,7 @@ static sqlite3_stmt *stmt(pki_db *db, sconn *s, stmt_id id, apr_pool_t *pool)
 static apr_status_t failed(pki_db *db, sconn *s, sqlite3_stmt *st, apr_pool_t *pool)
 {
     db->error = apr_psprintf(pool, "search: %s", sqlite3_errmsg(s->conn));
-    db->fault = pki_store_sqlite_fault(s->conn);
+    db->fault = pki_sqlite_fault(s->conn);
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -1044,8 +1038,8 @@ static apr_status_t rank_titled(ranking *r, const apr_array_header_t *titled)
     return APR_SUCCESS;
 }
 
-apr_status_t pki_store_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
-                              int *n)
+apr_status_t pki_sqlite_search(pki_db *db, apr_pool_t *pool, const char *q, pki_search_hit **hits,
+                               int *n)
 {
     apr_array_header_t *items = apr_array_make(pool, 8, sizeof(pki_search_item));
     const pki_search_item *it;
@@ -1126,7 +1120,7 @@ static apr_status_t exec(pki_db *db, sconn *s, apr_pool_t *pool, const char *scr
 
     if (sqlite3_exec(s->conn, script, NULL, NULL, &err) != SQLITE_OK) {
         db->error = apr_psprintf(pool, "search: %s", err ? err : sqlite3_errmsg(s->conn));
-        db->fault = pki_store_sqlite_fault(s->conn);
+        db->fault = pki_sqlite_fault(s->conn);
         sqlite3_free(err);
         return APR_EGENERAL;
     }
@@ -1398,7 +1392,7 @@ static apr_status_t count_of(pki_db *db, sconn *s, apr_pool_t *pool, stmt_id id,
     return APR_SUCCESS;
 }
 
-apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
+apr_status_t pki_sqlite_search_rebuild(pki_db *db, apr_pool_t *pool)
 {
     apr_status_t rv;
     apr_int64_t now = apr_time_now();
@@ -1482,10 +1476,6 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
         APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    /* that schema change expired the connection's apr_dbd statements: prepared again now */
-    if (db->prepared && pki_store_prepare_all(db, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
     for (hi = apr_hash_first(pool, words); hi; hi = apr_hash_next(hi)) {
         apr_uint64_t tri[PKI_SEARCH_MAX_TRIGRAMS];
         const void *w;
@@ -1523,7 +1513,7 @@ apr_status_t pki_store_search_rebuild(pki_db *db, apr_pool_t *pool)
     return exec(db, s, pool, "UPDATE pkgindex_state SET generation = random()");
 }
 
-apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
+apr_status_t pki_sqlite_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
 {
     apr_status_t rv;
     apr_int64_t dirty, rows, now = apr_time_now();
@@ -1558,7 +1548,7 @@ apr_status_t pki_store_search_sync(pki_db *db, apr_pool_t *pool, int *rebuilt)
         if (rebuilt) {
             *rebuilt = 1;
         }
-        return pki_store_search_rebuild(db, pool);
+        return pki_sqlite_search_rebuild(db, pool);
     }
     /* The list is read whole first: syncing writes to the tables it would be read from. */
     {
