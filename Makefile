@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, create the sample database, serve on :8080
 #   make test   install what is missing, build, run the unit and integration tests
 
-APXS_INCLUDES := -I/usr/include/apache2 -I/usr/include/apr-1.0
+APXS_INCLUDES := -I/usr/include/apache2 -I/usr/include/apr-1.0 -I/usr/include/postgresql
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 # SANITIZE: compiler and linker flags of a sanitizer build, SANITIZE_LD its linker's only
@@ -12,7 +12,7 @@ SANITIZE_LD ?=
 CFLAGS   += -std=gnu11 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
             -DLINUX -D_REENTRANT -D_GNU_SOURCE $(APXS_INCLUDES) -Imod_pkgindex $(SANITIZE)
 LDFLAGS  += $(SANITIZE) $(SANITIZE_LD)
-LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3
+LIBS     := -lapr-1 -laprutil-1 -ljson-c -lsqlite3 -lpq
 
 B := build
 # The importer binary; `make test-asan` builds its own under build-asan/.
@@ -21,7 +21,7 @@ IMPORT := bin/pkgindex-import
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links search render render_html api cache parse \
              import_scan import errlog store store_sqlite store_sqlite_fts5 store_sqlite_search \
-             store_sqlite_open
+             store_sqlite_open store_pgsql store_pgsql_search store_pgsql_open
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -43,22 +43,31 @@ $(B)/%.o: mod_pkgindex/%.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The schemas --init runs are compiled into the core (each backend has its own).
-$(B)/libpkicore.a: $(CORE_OBJS) $(B)/schema_sqlite.o
+SCHEMAS := schema_sqlite schema_pgsql_original schema_pgsql_module
+$(B)/libpkicore.a: $(CORE_OBJS) $(SCHEMAS:%=$(B)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/mod_pkgindex.so: $(GLUE_OBJS) $(B)/libpkicore.a
 	$(CC) $(LDFLAGS) -shared -o $@ $(GLUE_OBJS) $(B)/libpkicore.a $(LIBS)
 
-$(B)/schema_sqlite.c: sql/schema-sqlite.sql
+# SQL text as a C string: pki_schema_NAME.
+define sql_to_c
 	@mkdir -p $(B)
-	{ echo 'const char pki_schema_sqlite[] ='; \
+	{ echo 'const char pki_$(1)[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+endef
+$(B)/schema_sqlite.c: sql/schema-sqlite.sql
+	$(call sql_to_c,schema_sqlite)
+$(B)/schema_pgsql_original.c: sql/original-pgsql.sql
+	$(call sql_to_c,schema_pgsql_original)
+$(B)/schema_pgsql_module.c: sql/pkgindex-pgsql.sql
+	$(call sql_to_c,schema_pgsql_module)
+
+$(B)/schema_%.o: $(B)/schema_%.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(IMPORT): $(B)/import_main.o $(B)/libpkicore.a
 	$(CC) $(LDFLAGS) -o $@ $(B)/import_main.o $(B)/libpkicore.a $(LIBS)
-
-$(B)/schema_sqlite.o: $(B)/schema_sqlite.c
-	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libpkicore.a $(HEADERS)
 	@mkdir -p $(B)/tests
@@ -112,11 +121,11 @@ $(FZ)/%.o: mod_pkgindex/%.c $(HEADERS)
 	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FZ)/schema_sqlite.o: $(B)/schema_sqlite.c
+$(FZ)/schema_%.o: $(B)/schema_%.c
 	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o) $(FZ)/schema_sqlite.o
+$(FZ)/libpkicore.a: $(CORE_SRCS:%=$(FZ)/%.o) $(SCHEMAS:%=$(FZ)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FZ)/libpkicore.a $(HEADERS)

@@ -13,7 +13,8 @@
 #include "store_backend.h"
 #include "tz.h"
 
-static const pki_store_backend *const backends[] = {&pki_store_sqlite_backend};
+static const pki_store_backend *const backends[] = {&pki_store_sqlite_backend,
+                                                    &pki_store_pgsql_backend};
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 void pki_store_fail(pki_db *db, pki_db_fault fault, const char *why)

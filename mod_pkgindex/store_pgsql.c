@@ -1,0 +1,695 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* The PostgreSQL backend: its statements on the original's tables (sql/original-pgsql.sql),
+ * and how they run through libpq on the connection mod_dbd (or the importer) opened. See
+ * store_pgsql.h for why not through apr_dbd_pgsql. */
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "store_pgsql.h"
+
+#define PACKAGE_COLUMNS                                                                            \
+    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"             \
+    " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
+    " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
+    " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
+#define GRID_COLUMNS                                                                               \
+    "SELECT id, title, slug, description, is_locked, header, created, modified FROM grid_grid "
+#define CATEGORY_COLUMNS                                                                           \
+    "SELECT id, title, slug, description, title_plural, show_pypi, created, modified"              \
+    " FROM package_category "
+/* A grid's packages are ordered by title in code-point order (UTF-8 bytes: COLLATE "C"),
+ * whatever the database's collation, as on SQLite. */
+#define GRID_MEMBERS                                                                               \
+    "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
+    " JOIN package_package p ON p.id = gp.package_id "
+
+/* The same statements as SQLite's, on the original's columns. Inserted rows fill every NOT
+ * NULL column the API does not carry with the original's Python defaults, so the Django
+ * application can keep using the database; updates leave those columns alone. */
+static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
+    [PKI_SQL_PACKAGE_BY_ID] = {"pkgindex_package_by_id", PACKAGE_COLUMNS "WHERE p.id = %lld"},
+    [PKI_SQL_PACKAGE_BY_SLUG] = {"pkgindex_package_by_slug", PACKAGE_COLUMNS "WHERE p.slug = %s"},
+    [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
+                               "SELECT package_id, grid_id FROM grid_gridpackage"
+                               " WHERE package_id = %lld ORDER BY id"},
+    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count",
+                               "SELECT n FROM pkgindex_count WHERE name = 'package_package'"},
+    [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
+                              PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
+    [PKI_SQL_PACKAGE_PAGE_DEEP] =
+        {"pkgindex_package_page_deep", PACKAGE_COLUMNS
+         "WHERE p.id <= COALESCE((SELECT (SELECT id FROM package_package WHERE id >= c.id"
+         " ORDER BY id LIMIT 1 OFFSET %lld) FROM pkgindex_checkpoint c JOIN pkgindex_count k"
+         " ON k.name = c.name WHERE c.name = 'package_package' AND c.seq = %lld"
+         " AND k.checkpoint_version = k.version), (SELECT id FROM package_package"
+         " ORDER BY id DESC LIMIT 1 OFFSET %lld)) ORDER BY p.id DESC LIMIT %lld"},
+    [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
+                                    "SELECT package_id, grid_id FROM grid_gridpackage"
+                                    " WHERE package_id BETWEEN %lld AND %lld"
+                                    " ORDER BY package_id, id"},
+    [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
+    [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
+    [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
+                               GRID_MEMBERS "WHERE gp.grid_id = %lld"
+                                            " ORDER BY p.title COLLATE \"C\", p.id"},
+    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count",
+                            "SELECT n FROM pkgindex_count WHERE name = 'grid_grid'"},
+    [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
+                           GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
+    [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
+                                    GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
+                                                 " ORDER BY gp.grid_id DESC,"
+                                                 " p.title COLLATE \"C\", p.id"},
+    [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
+                                "SELECT n FROM pkgindex_count WHERE name = 'package_category'"},
+    [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
+                               CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
+
+    /* Upserts by id; an unchanged row is not written (no trigger fires, caches stay valid). */
+    [PKI_SQL_CATEGORY_PUT] = {"pkgindex_category_put",
+                              "INSERT INTO package_category AS t (id, created, modified, title,"
+                              " slug, description, title_plural, show_pypi)"
+                              " VALUES (%lld, %s, %s, %s, %s, %s, %s, %d::int <> 0)"
+                              " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+                              " modified = excluded.modified, title = excluded.title,"
+                              " slug = excluded.slug, description = excluded.description,"
+                              " title_plural = excluded.title_plural,"
+                              " show_pypi = excluded.show_pypi WHERE (t.created, t.modified,"
+                              " t.title, t.slug, t.description, t.title_plural, t.show_pypi)"
+                              " IS DISTINCT FROM (excluded.created, excluded.modified,"
+                              " excluded.title, excluded.slug, excluded.description,"
+                              " excluded.title_plural, excluded.show_pypi)"},
+    [PKI_SQL_GRID_PUT] = {"pkgindex_grid_put",
+                          "INSERT INTO grid_grid AS t (id, created, modified, title, slug,"
+                          " description, is_locked, header) VALUES (%lld, %s, %s, %s, %s, %s,"
+                          " %d::int <> 0, %d::int <> 0)"
+                          " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+                          " modified = excluded.modified, title = excluded.title,"
+                          " slug = excluded.slug, description = excluded.description,"
+                          " is_locked = excluded.is_locked, header = excluded.header"
+                          " WHERE (t.created, t.modified, t.title, t.slug, t.description,"
+                          " t.is_locked, t.header) IS DISTINCT FROM (excluded.created,"
+                          " excluded.modified, excluded.title, excluded.slug,"
+                          " excluded.description, excluded.is_locked, excluded.header)"},
+    [PKI_SQL_PACKAGE_PUT] =
+        {"pkgindex_package_put",
+         "INSERT INTO package_package AS t (id, created, modified, title, slug,"
+         " category_id, repo_description, repo_url, repo_watchers, repo_forks,"
+         " pypi_url, participants, last_fetched, documentation_url,"
+         " commits_over_52w, last_commit_date, latest_version_id, pypi_downloads, score,"
+         " favorite_count, repo_host, commit_count, last_exception_count) VALUES (%lld, %s, %s,"
+         " %s, %s, %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s::jsonb, %s, (SELECT MAX(id)"
+         " FROM package_version WHERE package_id = %lld AND number = %s), 0, 0, 0, '', 0, 0)"
+         " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
+         " modified = excluded.modified, title = excluded.title,"
+         " slug = excluded.slug, category_id = excluded.category_id,"
+         " repo_description = excluded.repo_description,"
+         " repo_url = excluded.repo_url, repo_watchers = excluded.repo_watchers,"
+         " repo_forks = excluded.repo_forks, pypi_url = excluded.pypi_url,"
+         " participants = excluded.participants,"
+         " last_fetched = excluded.last_fetched,"
+         " documentation_url = excluded.documentation_url,"
+         " commits_over_52w = excluded.commits_over_52w,"
+         " last_commit_date = excluded.last_commit_date,"
+         " latest_version_id = excluded.latest_version_id"
+         " WHERE (t.created, t.modified, t.title, t.slug, t.category_id, t.repo_description,"
+         " t.repo_url, t.repo_watchers, t.repo_forks, t.pypi_url, t.participants,"
+         " t.last_fetched, t.documentation_url, t.commits_over_52w, t.last_commit_date,"
+         " t.latest_version_id) IS DISTINCT FROM (excluded.created, excluded.modified,"
+         " excluded.title, excluded.slug, excluded.category_id, excluded.repo_description,"
+         " excluded.repo_url, excluded.repo_watchers, excluded.repo_forks, excluded.pypi_url,"
+         " excluded.participants, excluded.last_fetched, excluded.documentation_url,"
+         " excluded.commits_over_52w, excluded.last_commit_date, excluded.latest_version_id)"},
+    /* As Version.save(): upload_time is the creation time when nothing else gave one. */
+    [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
+                             "INSERT INTO package_version (created, modified, package_id, number,"
+                             " downloads, hidden, upload_time, development_status,"
+                             " supports_python3) SELECT %s::timestamptz, %s::timestamptz,"
+                             " %lld, %s::varchar, 0, false, $1::timestamptz, 0, false"
+                             " WHERE NOT EXISTS (SELECT 1 FROM package_version"
+                             " WHERE package_id = %lld AND number = %s)"},
+    [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
+                                     "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
+    [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
+                            "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+                            " VALUES (%s, %s, %lld, %lld)"},
+    [PKI_SQL_MEMBER_REMOVE] = {"pkgindex_member_remove",
+                               "DELETE FROM grid_gridpackage WHERE grid_id = %lld"
+                               " AND package_id = %lld"},
+    [PKI_SQL_GRID_MEMBERS] = {"pkgindex_grid_members",
+                              "SELECT grid_id, package_id FROM grid_gridpackage"
+                              " WHERE grid_id = %lld ORDER BY id"},
+    [PKI_SQL_PACKAGE_SLUG_OWNER] = {"pkgindex_package_slug_owner",
+                                    "SELECT id FROM package_package WHERE slug = %s"},
+    [PKI_SQL_GRID_SLUG_OWNER] = {"pkgindex_grid_slug_owner",
+                                 "SELECT id FROM grid_grid WHERE slug = %s"},
+    [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
+                                "SELECT id FROM package_package WHERE id = %lld"},
+    [PKI_SQL_GRID_EXISTS] = {"pkgindex_grid_exists", "SELECT id FROM grid_grid WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_EXISTS] = {"pkgindex_category_exists",
+                                 "SELECT id FROM package_category WHERE id = %lld"},
+    [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
+    [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
+                                     "SELECT p.category_id, MIN(p.id) FROM package_package p"
+                                     " LEFT JOIN package_category c ON c.id = p.category_id"
+                                     " WHERE c.id IS NULL GROUP BY p.category_id"
+                                     " ORDER BY p.category_id"},
+    [PKI_SQL_DANGLING_GRIDS] = {"pkgindex_dangling_grids",
+                                "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
+                                " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
+                                " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
+    [PKI_SQL_GENERATION] = {"pkgindex_generation",
+                            "SELECT generation FROM pkgindex_state WHERE id = 1"},
+    [PKI_SQL_PACKAGE_IDS] = {"pkgindex_package_ids", "SELECT id FROM package_package ORDER BY id"},
+    [PKI_SQL_GRID_IDS] = {"pkgindex_grid_ids", "SELECT id FROM grid_grid ORDER BY id"},
+    [PKI_SQL_CATEGORY_IDS] = {"pkgindex_category_ids",
+                              "SELECT id FROM package_category ORDER BY id"},
+    [PKI_SQL_PACKAGE_MEMBERS_DELETE] = {"pkgindex_package_members_delete",
+                                        "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
+    [PKI_SQL_PACKAGE_VERSION_UNLINK] = {"pkgindex_package_version_unlink",
+                                        "UPDATE package_package SET latest_version_id = NULL"
+                                        " WHERE id = %lld"},
+    [PKI_SQL_PACKAGE_VERSIONS_DELETE] = {"pkgindex_package_versions_delete",
+                                         "DELETE FROM package_version WHERE package_id = %lld"},
+    [PKI_SQL_PACKAGE_DELETE] = {"pkgindex_package_delete",
+                                "DELETE FROM package_package WHERE id = %lld"},
+    [PKI_SQL_GRID_MEMBERS_DELETE] = {"pkgindex_grid_members_delete",
+                                     "DELETE FROM grid_gridpackage WHERE grid_id = %lld"},
+    [PKI_SQL_GRID_DELETE] = {"pkgindex_grid_delete", "DELETE FROM grid_grid WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_USERS] = {"pkgindex_category_users",
+                                "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
+    [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
+                                 "DELETE FROM package_category WHERE id = %lld"},
+    [PKI_SQL_CATEGORY_PACKAGE_IDS] = {"pkgindex_category_package_ids",
+                                      "SELECT category_id, id FROM package_package"
+                                      " WHERE category_id = %lld ORDER BY id"},
+};
+
+/* --- Errors --- */
+
+/* SQLSTATE classes and codes (PostgreSQL's Appendix A) the callers act on. */
+pki_db_fault pki_pgsql_fault(const char *sqlstate)
+{
+    static const struct {
+        const char *prefix; /* a code, or a class (two characters) */
+        pki_db_fault fault;
+    } classes[] = {
+        {"08", PKI_DB_FAULT_UNAVAILABLE},    /* connection exception */
+        {"28", PKI_DB_FAULT_UNAVAILABLE},    /* invalid authorization */
+        {"3D000", PKI_DB_FAULT_UNAVAILABLE}, /* no such database */
+        {"53300", PKI_DB_FAULT_UNAVAILABLE}, /* too many connections */
+        {"57P", PKI_DB_FAULT_UNAVAILABLE},   /* shutting down, starting up */
+        {"58", PKI_DB_FAULT_UNAVAILABLE},    /* I/O error */
+        {"XX", PKI_DB_FAULT_UNAVAILABLE},    /* internal error, damaged data */
+        {"23505", PKI_DB_FAULT_CONFLICT},    /* unique violation */
+        {"40", PKI_DB_FAULT_BUSY},           /* serialization failure, deadlock */
+        {"55P03", PKI_DB_FAULT_BUSY},        /* lock not available (lock_timeout) */
+        {"57014", PKI_DB_FAULT_BUSY},        /* canceled (statement_timeout) */
+        {"53100", PKI_DB_FAULT_FULL},        /* disk full */
+        {"25006", PKI_DB_FAULT_READONLY},    /* read-only transaction: a hot standby */
+    };
+    size_t i;
+
+    if (!sqlstate) {
+        return PKI_DB_FAULT_UNAVAILABLE; /* no answer: the connection is gone */
+    }
+    for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        if (strncmp(sqlstate, classes[i].prefix, strlen(classes[i].prefix)) == 0) {
+            return classes[i].fault;
+        }
+    }
+    return PKI_DB_FAULT_OTHER;
+}
+
+pki_pgsql *pki_pgsql_of(pki_db *db)
+{
+    return db->backend == &pki_store_pgsql_backend ? db->conn : NULL;
+}
+
+apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, const PGresult *res)
+{
+    pki_pgsql *c = db->conn;
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    apr_size_t n;
+
+    if (!*msg) {
+        msg = PQerrorMessage(c->conn);
+    }
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+        n--; /* libpq's messages end in a newline */
+    }
+    pki_store_fail(
+        db,
+        PQstatus(c->conn) != CONNECTION_OK ? PKI_DB_FAULT_UNAVAILABLE : pki_pgsql_fault(sqlstate),
+        apr_psprintf(pool, "%s: %.*s%s%s%s", what, (int)n, n ? msg : "no answer",
+                     sqlstate ? " (SQLSTATE " : "", sqlstate ? sqlstate : "", sqlstate ? ")" : ""));
+    return APR_EGENERAL;
+}
+
+/* --- The connection's state --- */
+
+#define STATE_KEY "pkgindex-pgsql"
+
+/* $1, $2, ... for apr_dbd's "%lld"/"%d"/"%s", the types noted. A "$n" in the text refers to
+ * an argument again. */
+static void translate(apr_pool_t *pool, const char *text, const char **out, char *types)
+{
+    char *sql = apr_palloc(pool, strlen(text) * 2 + 1), *o = sql;
+    int k = 0;
+
+    for (; *text; text++) {
+        if (*text != '%') {
+            *o++ = *text;
+        } else if (text[1] == '%') {
+            *o++ = *++text;
+        } else {
+            assert(k < PKI_SQL_MAX_ARGS);
+            types[k++] = text[1] == 's' ? 's' : (text[1] == 'l' ? 'i' : 'd');
+            text += text[1] == 'l' ? 3 : 1;
+            o += sprintf(o, "$%d", k);
+        }
+    }
+    *o = '\0';
+    types[k] = '\0';
+    *out = sql;
+}
+
+static apr_status_t state_cleanup(void *data)
+{
+    pki_pgsql *c = data;
+
+    if (c->owned && c->conn) {
+        PQfinish(c->conn);
+        c->conn = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int owned)
+{
+    void *data = NULL;
+    pki_pgsql *c;
+    int i;
+
+    apr_pool_userdata_get(&data, STATE_KEY, pool);
+    if (data && ((pki_pgsql *)data)->conn == conn) {
+        db->conn = data;
+        return APR_SUCCESS;
+    }
+    c = apr_pcalloc(pool, sizeof(*c));
+    c->conn = conn;
+    c->owned = owned;
+    c->pid = PQbackendPID(conn);
+    for (i = 0; i < PKI_SQL_COUNT_; i++) {
+        translate(pool, pgsql_sql[i].sql, &c->sql[i], c->types[i]);
+    }
+    apr_pool_userdata_set(c, STATE_KEY, state_cleanup, pool);
+    db->conn = c;
+    return APR_SUCCESS;
+}
+
+static apr_status_t attach(pki_db *db, void *native, apr_pool_t *conn_pool)
+{
+    return native ? pki_pgsql_attach(db, native, conn_pool, 0) : APR_EINVAL;
+}
+
+static void detach(pki_db *db)
+{
+    pki_pgsql *c = db->conn;
+
+    if (c) {
+        apr_pool_cleanup_run(db->pool, c, state_cleanup);
+        apr_pool_userdata_setn(NULL, STATE_KEY, NULL, db->pool);
+        db->conn = NULL;
+    }
+}
+
+/* A session the statements were not prepared in (apr_dbd_pgsql's check_conn reset the
+ * connection after a server restart, or a pooler gave another): none of them exists there. */
+static void same_session(pki_pgsql *c)
+{
+    int pid = PQbackendPID(c->conn);
+
+    if (pid != c->pid) {
+        memset(c->prepared, 0, sizeof(c->prepared));
+        c->search_prepared = 0;
+        c->pid = pid;
+    }
+}
+
+apr_status_t pki_pgsql_exec(pki_db *db, apr_pool_t *pool, const char *sql, PGresult **out)
+{
+    pki_pgsql *c = db->conn;
+    PGresult *res = PQexec(c->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+
+    if (out) {
+        *out = NULL;
+    }
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pki_pgsql_failed(db, pool, "exec", res);
+        PQclear(res);
+        return APR_EGENERAL;
+    }
+    if (out) {
+        *out = res;
+    } else {
+        PQclear(res);
+    }
+    return APR_SUCCESS;
+}
+
+/* SQLSTATE duplicate_prepared_statement: it is there already. */
+#define SQLSTATE_DUPLICATE_PREPARED "42P05"
+
+apr_status_t pki_pgsql_prepare(pki_db *db, apr_pool_t *pool, const char *name, const char *sql,
+                               int nparams, int *prepared)
+{
+    pki_pgsql *c = db->conn;
+    PGresult *res;
+    const char *state;
+
+    same_session(c);
+    if (*prepared) {
+        return APR_SUCCESS;
+    }
+    /* no parameter types: PostgreSQL infers each from where it stands */
+    res = PQprepare(c->conn, name, sql, nparams, NULL);
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+        !(state && strcmp(state, SQLSTATE_DUPLICATE_PREPARED) == 0)) {
+        pki_pgsql_failed(db, pool, name, res);
+        PQclear(res);
+        return APR_EGENERAL;
+    }
+    PQclear(res);
+    *prepared = 1;
+    return APR_SUCCESS;
+}
+
+/* --- Statements --- */
+
+/* Longest text of a 64-bit integer, with its sign and NUL. */
+#define INT64_TEXT 24
+
+/* SQLSTATE invalid_sql_statement_name: a statement the session does not have. */
+#define SQLSTATE_NO_STATEMENT "26000"
+
+static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
+{
+    pki_pgsql *c = db->conn;
+    const char *values[PKI_SQL_MAX_ARGS];
+    const char *t = c->types[id];
+    int prepared, tries, i, n = (int)strlen(t);
+    PGresult *res = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (!args[i] || t[i] == 's') {
+            values[i] = args[i];
+        } else if (t[i] == 'i') {
+            values[i] = apr_psprintf(pool, "%" APR_INT64_T_FMT, *(const apr_int64_t *)args[i]);
+        } else {
+            values[i] = apr_itoa(pool, *(const int *)args[i]);
+        }
+    }
+    for (tries = 0; tries < 2; tries++) {
+        ExecStatusType st;
+        const char *state;
+
+        prepared = c->prepared[id];
+        if (pki_pgsql_prepare(db, pool, pgsql_sql[id].label, c->sql[id], n, &prepared) !=
+            APR_SUCCESS) {
+            return NULL;
+        }
+        c->prepared[id] = (char)prepared;
+        res = PQexecPrepared(c->conn, pgsql_sql[id].label, n, values, NULL, NULL, 0);
+        st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            return res;
+        }
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* Prepared statements went with a session this state did not see go (a pooler in
+         * transaction mode): prepare them again, where no transaction was broken by it. */
+        if (tries == 0 && state && strcmp(state, SQLSTATE_NO_STATEMENT) == 0 &&
+            PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+            PQclear(res);
+            memset(c->prepared, 0, sizeof(c->prepared));
+            c->search_prepared = 0;
+            continue;
+        }
+        break;
+    }
+    pki_pgsql_failed(db, pool, pgsql_sql[id].label, res);
+    PQclear(res);
+    return NULL;
+}
+
+typedef struct pgrows {
+    PGresult *res;
+    int row, nrows;
+} pgrows;
+
+static apr_status_t rows_cleanup(void *data)
+{
+    pgrows *r = data;
+
+    PQclear(r->res);
+    r->res = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                                pki_rows *out)
+{
+    pgrows *r;
+    PGresult *res = run(db, pool, id, args);
+
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    r = apr_palloc(pool, sizeof(*r));
+    r->res = res;
+    r->row = -1;
+    r->nrows = PQntuples(res);
+    apr_pool_cleanup_register(pool, r, rows_cleanup, apr_pool_cleanup_null);
+    out->impl = r;
+    return APR_SUCCESS;
+}
+
+static int next_row(pki_rows *rows)
+{
+    pgrows *r = rows->impl;
+
+    if (!r) {
+        return 0;
+    }
+    if (++r->row < r->nrows) {
+        return 1;
+    }
+    apr_pool_cleanup_run(rows->pool, r, rows_cleanup);
+    rows->impl = NULL;
+    return 0;
+}
+
+static const char *col_text(pki_rows *rows, int col, apr_size_t *len)
+{
+    pgrows *r = rows->impl;
+
+    if (PQgetisnull(r->res, r->row, col)) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (apr_size_t)PQgetlength(r->res, r->row, col);
+    return PQgetvalue(r->res, r->row, col);
+}
+
+static apr_int64_t col_integer(pki_rows *rows, int col)
+{
+    pgrows *r = rows->impl;
+
+    return PQgetisnull(r->res, r->row, col) ? 0 : apr_atoi64(PQgetvalue(r->res, r->row, col));
+}
+
+static apr_status_t exec(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
+{
+    PGresult *res = run(db, pool, id, args);
+
+    PQclear(res);
+    return res ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static apr_status_t script(pki_db *db, apr_pool_t *pool, const char *sql)
+{
+    return pki_pgsql_exec(db, pool, sql, NULL);
+}
+
+/* --- Transactions --- */
+
+/* Every transaction reads and writes timestamps as UTC ISO text, and text as UTF-8, whatever
+ * the server's defaults and the session's settings (SET LOCAL: nothing stays behind for the
+ * connection's next user, as a pooler in transaction mode wants). */
+#define SESSION_TERMS                                                                              \
+    "; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO'; SET LOCAL client_encoding = "      \
+    "'UTF8'"
+
+/* One snapshot for the generation, the count, the page and its memberships. */
+static apr_status_t read_begin(pki_db *db, apr_pool_t *pool)
+{
+    pki_pgsql *c = db->conn;
+
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(c->conn, "ROLLBACK")); /* left open by someone */
+    }
+    return pki_pgsql_exec(db, pool,
+                          "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" SESSION_TERMS, NULL);
+}
+
+static void read_end(pki_db *db)
+{
+    pki_pgsql *c = db->conn;
+
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(c->conn, "COMMIT")); /* a read: nothing to lose */
+    }
+}
+
+/* A bulk load (the importer's, into a database without packages) mutes the bookkeeping
+ * triggers for its transactions; the importer recounts after each file. */
+static apr_status_t begin(pki_db *db, apr_pool_t *pool)
+{
+    pki_pgsql *c = db->conn;
+
+    return pki_pgsql_exec(db, pool,
+                          c->bulk ? "BEGIN" SESSION_TERMS "; SET LOCAL pkgindex.bulk = 'on'"
+                                  : "BEGIN" SESSION_TERMS,
+                          NULL);
+}
+
+static apr_status_t end(pki_db *db, apr_pool_t *pool, int commit)
+{
+    pki_pgsql *c = db->conn;
+    PGresult *res;
+    apr_status_t rv;
+
+    if (!commit) {
+        return pki_pgsql_exec(db, pool, "ROLLBACK", NULL);
+    }
+    if ((rv = pki_pgsql_exec(db, pool, "COMMIT", &res)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* COMMIT of a failed transaction answers ROLLBACK, with no error */
+    if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        pki_store_fail(db, PKI_DB_FAULT_OTHER, "commit: the transaction was rolled back");
+        rv = APR_EGENERAL;
+    }
+    PQclear(res);
+    (void)c;
+    return rv;
+}
+
+/* A writer waits up to LIMIT for another's row locks, then fails as busy. */
+static apr_status_t lock_wait(pki_db *db, apr_interval_time_t limit, void (*waiting)(void *ctx),
+                              void *ctx)
+{
+    return pki_pgsql_exec(db, db->pool,
+                          apr_psprintf(db->pool, "SET lock_timeout = %" APR_INT64_T_FMT,
+                                       (apr_int64_t)apr_time_as_msec(limit)),
+                          NULL);
+}
+
+/* mod_dbd checked the connection when it lent it (and reset it when broken). */
+static apr_status_t check(pki_db *db, apr_pool_t *pool)
+{
+    pki_pgsql *c = db->conn;
+
+    if (PQstatus(c->conn) != CONNECTION_OK) {
+        return pki_pgsql_failed(db, pool, "connection", NULL);
+    }
+    return APR_SUCCESS;
+}
+
+/* A hot standby takes no writes. */
+static apr_status_t writable(pki_db *db, apr_pool_t *pool)
+{
+    PGresult *res;
+    int standby;
+
+    if (pki_pgsql_exec(db, pool, "SELECT pg_is_in_recovery()", &res) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    standby = PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) == 't';
+    PQclear(res);
+    if (standby) {
+        pki_store_fail(db, PKI_DB_FAULT_READONLY,
+                       "the database is a read-only standby (a replica): write to the primary");
+        return APR_EACCES;
+    }
+    return APR_SUCCESS;
+}
+
+/* What Django's next insert takes: the identity sequences past the ids written here. */
+#define SEQUENCE_PAST(table)                                                                       \
+    "SELECT setval(pg_get_serial_sequence('" table                                                 \
+    "', 'id'), COALESCE((SELECT max(id) FROM " table "), 1), (SELECT max(id) FROM " table          \
+    ") IS NOT NULL);\n"
+
+const pki_store_backend pki_store_pgsql_backend = {
+    .name = "pgsql",
+    .sql = pgsql_sql,
+    .attach = attach,
+    .detach = detach,
+    .select = select_rows,
+    .next = next_row,
+    .text = col_text,
+    .integer = col_integer,
+    .exec = exec,
+    .script = script,
+    .read_begin = read_begin,
+    .read_end = read_end,
+    .begin = begin,
+    .end = end,
+    .lock_wait = lock_wait,
+    .check = check,
+    .writable = writable,
+    .recount_sql = "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_package),"
+                   " version = version + 1 WHERE name = 'package_package';\n"
+                   "UPDATE pkgindex_count SET n = (SELECT count(*) FROM grid_grid),"
+                   " version = version + 1 WHERE name = 'grid_grid';\n"
+                   "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_category),"
+                   " version = version + 1 WHERE name = 'package_category';\n"
+                   "UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;\n",
+    .checkpoints_sql =
+        "DELETE FROM pkgindex_checkpoint WHERE name = 'package_package'"
+        " AND (SELECT checkpoint_version <> version FROM pkgindex_count"
+        " WHERE name = 'package_package');\n"
+        "INSERT INTO pkgindex_checkpoint (name, seq, id) SELECT 'package_package', rn / 256, id"
+        " FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM package_package) AS t"
+        " WHERE rn % 256 = 0 AND (SELECT checkpoint_version <> version FROM pkgindex_count"
+        " WHERE name = 'package_package');\n"
+        "UPDATE pkgindex_count SET checkpoint_version = version"
+        " WHERE name = 'package_package';\n"
+        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_package)"
+        " WHERE name = 'package_package' AND n <> (SELECT count(*) FROM package_package);\n"
+        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM grid_grid)"
+        " WHERE name = 'grid_grid' AND n <> (SELECT count(*) FROM grid_grid);\n"
+        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_category)"
+        " WHERE name = 'package_category' AND n <> (SELECT count(*) FROM "
+        "package_category);\n" SEQUENCE_PAST("package_category") SEQUENCE_PAST("package_package")
+            SEQUENCE_PAST("package_version") SEQUENCE_PAST("grid_grid")
+                SEQUENCE_PAST("grid_gridpackage"),
+    .search = pki_pgsql_search,
+    .search_sync = pki_pgsql_search_sync,
+    .search_rebuild = pki_pgsql_search_rebuild,
+    .process_init = NULL,
+    .spec_valid = pki_pgsql_spec_valid,
+    .open_writer = pki_pgsql_open_writer,
+    .close_writer = pki_pgsql_close_writer,
+};
