@@ -226,6 +226,7 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     apr_int64_t generation = 0;
     const char *key = NULL, *body, *search = NULL;
     apr_size_t len;
+    apr_status_t cached; /* whether the generation was read, for the cache */
 
     if (route->resource == PKI_RES_ROOT) {
         links_for(req, route, q, &l);
@@ -256,8 +257,13 @@ static void get(const pki_request *req, pki_response *resp, pki_json *j, const p
     }
     /* A hit needs only the generation (one statement); a miss reads it again inside the
      * transaction that renders, so the entry is filed under its own snapshot. */
-    if (req->cache && !resp->html &&
-        pki_store_generation(db, req->pool, &generation) == APR_SUCCESS) {
+    cached =
+        req->cache && !resp->html ? pki_store_generation(db, req->pool, &generation) : APR_ENOTIMPL;
+    if (cached != APR_SUCCESS && db->fault == PKI_DB_FAULT_UNAVAILABLE) {
+        unavailable(resp, j->indent, db); /* with its reason, not a later statement's */
+        return;
+    }
+    if (cached == APR_SUCCESS) {
         /* everything that shapes the bytes: the database (scope), the settings, the URL */
         key = apr_psprintf(
             req->pool, "%pp %pp %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %d\n%s\n%s\n%s\n%s",

@@ -5,8 +5,11 @@
  * store_pgsql.h for why not through apr_dbd_pgsql. */
 
 #include <assert.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <apr_strings.h>
 
@@ -242,6 +245,12 @@ apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, co
     if (!*msg) {
         msg = PQerrorMessage(c->conn);
     }
+    if (c->timed_out) {
+        msg = apr_psprintf(pool,
+                           "no answer from the server in %" APR_TIME_T_FMT " s: connection dropped",
+                           apr_time_sec(c->timeout));
+        c->timed_out = 0;
+    }
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
         n--; /* libpq's messages end in a newline */
@@ -257,6 +266,11 @@ apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, co
 /* --- The connection's state --- */
 
 #define STATE_KEY "pkgindex-pgsql"
+
+/* How long the module waits for the server's answer to a statement. A server that is stopped,
+ * or a host that is gone, would otherwise hold the request's thread for good; statement_timeout
+ * (in DBDParams' options) stops slow statements sooner, on the server. */
+#define PGSQL_ANSWER_WAIT apr_time_from_sec(10)
 
 /* $1, $2, ... for apr_dbd's "%lld"/"%d"/"%s", the types noted. A "$n" in the text refers to
  * an argument again. */
@@ -308,6 +322,7 @@ apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int ow
     c->conn = conn;
     c->owned = owned;
     c->pid = PQbackendPID(conn);
+    c->timeout = owned ? 0 : PGSQL_ANSWER_WAIT;
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
         translate(pool, pgsql_sql[i].sql, &c->sql[i], c->types[i]);
     }
@@ -345,10 +360,63 @@ static void same_session(pki_pgsql *c)
     }
 }
 
+/* 0 when an answer can be read (or the connection failed: PQgetResult says so), -1 when none
+ * came in time. */
+static int wait_ready(pki_pgsql *c)
+{
+    apr_time_t until = apr_time_now() + c->timeout;
+    struct pollfd pfd;
+
+    for (;;) {
+        int flush = PQflush(c->conn), rc;
+        apr_interval_time_t left;
+
+        if (flush < 0 || (flush == 0 && !PQisBusy(c->conn))) {
+            return 0;
+        }
+        if ((left = until - apr_time_now()) <= 0) {
+            return -1;
+        }
+        pfd.fd = PQsocket(c->conn);
+        pfd.events = POLLIN | (flush ? POLLOUT : 0);
+        pfd.revents = 0;
+        rc = poll(&pfd, 1, (int)apr_time_as_msec(left) + 1);
+        if (rc < 0 && errno != EINTR) {
+            return 0;
+        }
+        if (rc > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(c->conn)) {
+            return 0;
+        }
+    }
+}
+
+PGresult *pki_pgsql_answer(pki_pgsql *c, int sent)
+{
+    PGresult *res, *last = NULL;
+
+    if (!sent) {
+        return NULL;
+    }
+    if (c->timeout > 0 && wait_ready(c) != 0) {
+        /* libpq now reads an end of file: the connection is bad, and is reset when lent next */
+        shutdown(PQsocket(c->conn), SHUT_RDWR);
+        c->timed_out = 1;
+    }
+    while ((res = PQgetResult(c->conn))) {
+        if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(res); /* the first error says why */
+            continue;
+        }
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
 apr_status_t pki_pgsql_exec(pki_db *db, apr_pool_t *pool, const char *sql, PGresult **out)
 {
     pki_pgsql *c = db->conn;
-    PGresult *res = PQexec(c->conn, sql);
+    PGresult *res = pki_pgsql_answer(c, PQsendQuery(c->conn, sql));
     ExecStatusType st = PQresultStatus(res);
 
     if (out) {
@@ -382,7 +450,7 @@ apr_status_t pki_pgsql_prepare(pki_db *db, apr_pool_t *pool, const char *name, c
         return APR_SUCCESS;
     }
     /* no parameter types: PostgreSQL infers each from where it stands */
-    res = PQprepare(c->conn, name, sql, nparams, NULL);
+    res = pki_pgsql_answer(c, PQsendPrepare(c->conn, name, sql, nparams, NULL));
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (PQresultStatus(res) != PGRES_COMMAND_OK &&
         !(state && strcmp(state, SQLSTATE_DUPLICATE_PREPARED) == 0)) {
@@ -430,7 +498,8 @@ static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **a
             return NULL;
         }
         c->prepared[id] = (char)prepared;
-        res = PQexecPrepared(c->conn, pgsql_sql[id].label, n, values, NULL, NULL, 0);
+        res = pki_pgsql_answer(
+            c, PQsendQueryPrepared(c->conn, pgsql_sql[id].label, n, values, NULL, NULL, 0));
         st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             return res;
@@ -546,7 +615,7 @@ static apr_status_t read_begin(pki_db *db, apr_pool_t *pool)
     pki_pgsql *c = db->conn;
 
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(c->conn, "ROLLBACK")); /* left open by someone */
+        PQclear(pki_pgsql_answer(c, PQsendQuery(c->conn, "ROLLBACK"))); /* left open */
     }
     return pki_pgsql_exec(db, pool,
                           "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" SESSION_TERMS, NULL);
@@ -557,7 +626,7 @@ static void read_end(pki_db *db)
     pki_pgsql *c = db->conn;
 
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(c->conn, "COMMIT")); /* a read: nothing to lose */
+        PQclear(pki_pgsql_answer(c, PQsendQuery(c->conn, "COMMIT"))); /* a read */
     }
 }
 

@@ -23,6 +23,8 @@ typedef struct pki_pgsql {
     int owned; /* opened by the importer (pki_store_open_writer): closed on detach */
     int bulk;  /* the importer's bulk load: the bookkeeping triggers are muted (see begin) */
     int pid;   /* the server process the statements below were prepared in */
+    apr_interval_time_t timeout; /* for an answer (0: no limit), then the connection is dropped */
+    int timed_out;
     char prepared[PKI_SQL_COUNT_];
     const char *sql[PKI_SQL_COUNT_];                  /* with $1, $2, ... */
     char types[PKI_SQL_COUNT_][PKI_SQL_MAX_ARGS + 1]; /* per placeholder: 'i', 'd', 's' */
@@ -41,6 +43,11 @@ pki_db_fault pki_pgsql_fault(const char *sqlstate);
 
 /* Binds DB to an open connection; OWNED ones are closed by pki_store_detach. */
 apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int owned);
+
+/* Waits for the answer to what was just sent (SENT: what PQsend* returned), up to the
+ * connection's timeout: then the connection is shut down (mod_dbd resets it when it is next
+ * lent). Returns the last result, or the first error, or NULL. */
+PGresult *pki_pgsql_answer(pki_pgsql *c, int sent);
 
 /* Runs SQL (no parameters); RES (may be NULL) gets the last result, to be PQclear'ed. */
 apr_status_t pki_pgsql_exec(pki_db *db, apr_pool_t *pool, const char *sql, PGresult **res);

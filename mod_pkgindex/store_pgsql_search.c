@@ -53,7 +53,7 @@ apr_status_t pki_pgsql_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
         return db->fault == PKI_DB_FAULT_OTHER ? APR_ENOTIMPL : APR_EGENERAL;
     }
     c->search_prepared = prepared;
-    res = PQexecPrepared(c->conn, SEARCH_NAME, 1, values, NULL, NULL, 0);
+    res = pki_pgsql_answer(c, PQsendQueryPrepared(c->conn, SEARCH_NAME, 1, values, NULL, NULL, 0));
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         pki_pgsql_failed(db, pool, "search", res);
