@@ -150,7 +150,8 @@ class Db:
     @property
     def dbname(self):
         assert self.driver == "pgsql"
-        return dict(kv.split("=", 1) for kv in self.target.split())["dbname"]
+        import shlex  # libpq quotes values with spaces as 'a b', as a shell does
+        return dict(kv.split("=", 1) for kv in shlex.split(self.target))["dbname"]
 
     def __repr__(self):
         return f"Db({self.arg!r})"

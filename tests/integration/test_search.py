@@ -324,6 +324,7 @@ def ranking(module_so, tmp_path_factory, driver):
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
     yield server
     server.stop()
+    helpers.remove_tmpdir(workdir)
 
 
 def test_weights_follow_the_table(ranking):
@@ -442,6 +443,7 @@ def generated(module_so, tmp_path_factory, driver):
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
     yield server, [o for o in objs if "repo_url" in o]
     server.stop()
+    helpers.remove_tmpdir(workdir)
 
 
 # PostgreSQL's english.stop: not searched for
