@@ -56,9 +56,8 @@ def dump(db, generation=True):
     lines += [repr(r) for r in db.query("SELECT name, n FROM pkgindex_count ORDER BY name")]
     # The search index by content: its row numbers (and SQLite's FTS5 pages) depend on the
     # path (rebuilt or updated row by row), what it finds does not.
-    cols = [c for c in db.columns("searchv3_searchv3") if c != "id"]
-    lines += [repr(r) for r in db.query(
-        f"SELECT {', '.join(cols)} FROM searchv3_searchv3 ORDER BY item_type, item_id")]
+    lines += [repr(r) for r in rows(db, "searchv3_searchv3",
+                                    [c for c in db.columns("searchv3_searchv3") if c != "id"])]
     if "searchv3_exact" in db.tables():
         lines += [repr(r) for r in db.query(
             "SELECT s.item_type, s.item_id, e.key FROM searchv3_exact e"
