@@ -1,9 +1,24 @@
-"""Session fixtures: one httpd per dataset, shared by all tests.
+"""Session fixtures: one httpd per dataset and driver, shared by all tests.
 
 The Makefile builds the module before running pytest; nothing is built here.
 Servers live in temp dirs under /tmp (see helpers.make_www_tmpdir) and are
 stopped at the end of the session; set PKGINDEX_KEEP_TMP=1 to keep their
 directories (config, error log, database) for a post-mortem.
+
+Drivers: every test that starts a server or runs the importer asks for the
+`driver` fixture (directly or through a server fixture) and so runs once per
+driver, `sqlite3` and `pgsql`; its id says which (`test_x[pgsql]`). For pgsql,
+one private PostgreSQL 15 is started for the session (pg.py, `pg_server`) and
+each server fixture gets its own fresh database, made by the importer exactly
+as an SQLite one (`pkgindex-import --db pgsql:CONNINFO --init FILES`).
+PKGINDEX_DRIVERS picks drivers for a quick local run:
+
+    PKGINDEX_DRIVERS=sqlite3 make integration     # SQLite only, no PostgreSQL started
+    PKGINDEX_DRIVERS=pgsql /usr/bin/python3 -m pytest -q tests/integration
+
+Tests about SQLite itself (its file, locks, WAL, FTS5 ranking...) carry
+`@pytest.mark.sqlite_only("why")`: their pgsql run is a skip with that reason
+(`pytest -rs` lists them).
 """
 
 import json
@@ -75,11 +90,39 @@ def conformance_inputs():
     return [os.path.join(helpers.CONFORMANCE, f"{n}.jsonl") for n in ("categories", "grids", "packages")]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about SQLite itself; the pgsql run is skipped with REASON")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The pgsql run of an sqlite_only test is a skip that says why."""
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is None:
+            continue
+        if not marker.args or not str(marker.args[0]).strip():
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        params = getattr(item, "callspec", None)
+        if params is not None and params.params.get("driver") == "pgsql":
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {marker.args[0]}"))
+
+
+@pytest.fixture(scope="session", params=helpers.DRIVERS)
+def driver(request):
+    """The database driver a test runs on: 'sqlite3' or 'pgsql' (see the module docstring).
+    Session-scoped, so pytest runs the tests of one driver together and each server fixture
+    starts once per driver."""
+    if request.param == "pgsql":
+        request.getfixturevalue("pg_server")
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def conformance_server(module_so, conformance_inputs):
+def conformance_server(module_so, conformance_inputs, driver):
     """httpd serving tests/data/conformance/{categories,grids,packages}.jsonl."""
     yield from helpers.serving(conformance_inputs, f"PkgIndexBaseURL {helpers.BASE_URL}",
-                               "pkgindex-conformance-", module_so)
+                               "pkgindex-conformance-", module_so, driver)
 
 
 def real_records_jsonl(workdir):
@@ -93,13 +136,13 @@ def real_records_jsonl(workdir):
 
 
 @pytest.fixture(scope="session")
-def real_server(module_so):
+def real_server(module_so, driver):
     """httpd serving the 40 real records, imported as captured, with the sample's categories
     and grids."""
     workdir = helpers.make_www_tmpdir("pkgindex-real-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
     db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *helpers.SAMPLE[:2],
-                         real_records_jsonl(workdir))
+                         real_records_jsonl(workdir), driver=driver)
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
                             module=module_so).start()
     yield server
@@ -126,9 +169,9 @@ MULTI_CONF = """
 
 
 @pytest.fixture(scope="session")
-def multi_server(module_so, conformance_inputs):
+def multi_server(module_so, conformance_inputs, driver):
     """The conformance dataset under /api/v4/ (defaults), /utc/ and /london/v4/."""
-    yield from helpers.serving(conformance_inputs, MULTI_CONF, "pkgindex-multi-", module_so)
+    yield from helpers.serving(conformance_inputs, MULTI_CONF, "pkgindex-multi-", module_so, driver)
 
 
 @pytest.fixture(scope="session")
@@ -137,11 +180,6 @@ def pg_server():
     pg_server.new_db()."""
     import pg
 
-    server = pg.PgServer()
-    try:
-        server.start()
-    except BaseException:
-        server.stop()
-        raise
+    server = pg.session()
     yield server
     server.stop()

@@ -102,22 +102,185 @@ def free_port():
 IMPORT_TIMEOUT = 300
 
 
+# The drivers the suite runs on: every test that starts a server or runs the importer runs once
+# per driver (conftest.py's `driver` fixture). PKGINDEX_DRIVERS=sqlite3 (or pgsql) picks one.
+ALL_DRIVERS = ("sqlite3", "pgsql")
+
+
+def _drivers():
+    value = os.environ.get("PKGINDEX_DRIVERS", "").strip()
+    if not value:
+        return ALL_DRIVERS
+    names = tuple(n for n in value.replace(",", " ").split())
+    unknown = [n for n in names if n not in ALL_DRIVERS]
+    if unknown or not names:
+        raise RuntimeError(f"PKGINDEX_DRIVERS: unknown driver(s) {unknown!r}: "
+                           f"expected some of {', '.join(ALL_DRIVERS)}")
+    return tuple(dict.fromkeys(names))
+
+
+DRIVERS = _drivers()
+
+
+class Db:
+    """One database of one driver, as the product's tools name it (`--db DRIVER:TARGET`):
+    for sqlite3 a file path, for pgsql a conninfo on the session's private PostgreSQL (pg.py).
+
+    execute() and query() poke it directly, as another program would, with the same SQL on
+    both drivers where the SQL allows (the tables are the original's on both).
+    """
+
+    def __init__(self, driver, target):
+        if driver not in ALL_DRIVERS:
+            raise ValueError(f"unknown driver {driver!r}")
+        self.driver = driver
+        self.target = os.path.abspath(target) if driver == "sqlite3" else target
+
+    @property
+    def arg(self):
+        """The --db argument of pkgindex-import and pkgindex-serve."""
+        return f"{self.driver}:{self.target}"
+
+    @property
+    def path(self):
+        """The SQLite file (SQLite-only tests: files, permissions, locks)."""
+        assert self.driver == "sqlite3", "a file path is SQLite's"
+        return self.target
+
+    @property
+    def dbname(self):
+        assert self.driver == "pgsql"
+        import shlex  # libpq quotes values with spaces as 'a b', as a shell does
+        return dict(kv.split("=", 1) for kv in shlex.split(self.target))["dbname"]
+
+    def __repr__(self):
+        return f"Db({self.arg!r})"
+
+    def reset(self):
+        """Nothing left of an earlier database: the files removed, or the database recreated."""
+        if self.driver == "sqlite3":
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.target + suffix):
+                    os.remove(self.target + suffix)
+        else:
+            import pg
+            server = pg.session()
+            server.psql(server.conninfo(), f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE);')
+            server.psql(server.conninfo(), f'CREATE DATABASE "{self.dbname}";')
+
+    def exists(self):
+        """Whether the database holds the module's tables (an importer that failed before
+        creating anything leaves none)."""
+        if self.driver == "sqlite3" and not os.path.exists(self.target):
+            return False
+        return "pkgindex_state" in self.tables()
+
+    def execute(self, *statements):
+        """Run SQL statements in one transaction, as another writer would (one statement on
+        its own: outside a transaction block, which PostgreSQL's VACUUM needs)."""
+        if self.driver == "sqlite3":
+            import sqlite3
+            conn = sqlite3.connect(self.target)
+            try:
+                with conn:
+                    for sql in statements:
+                        conn.execute(sql)
+            finally:
+                conn.close()
+        else:
+            import pg
+            sql = ";\n".join(statements) + ";\n"
+            pg.session().psql(self.target, sql if len(statements) == 1 else f"BEGIN;\n{sql}COMMIT;\n")
+
+    def query(self, sql):
+        """Rows of one SELECT as tuples: integers, strings, None; booleans as 0/1 on both
+        (SQLite has no other); PostgreSQL's timestamps as ISO strings (compare them with
+        instant())."""
+        if self.driver == "sqlite3":
+            import sqlite3
+            conn = sqlite3.connect(self.target)
+            try:
+                return [tuple(r) for r in conn.execute(sql).fetchall()]
+            finally:
+                conn.close()
+        import pg
+        out = pg.session().psql(
+            self.target, f"SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({sql}) q;")
+        rows = json.loads(out, object_pairs_hook=lambda pairs: tuple(v for _, v in pairs))
+        return [tuple(int(v) if isinstance(v, bool) else v for v in r) for r in rows]
+
+    def value(self, sql):
+        """The one value of a one-row, one-column SELECT."""
+        rows = self.query(sql)
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
+
+    def tables(self):
+        if self.driver == "sqlite3":
+            return [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                             " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return [r[0] for r in self.query("SELECT tablename FROM pg_tables"
+                                         " WHERE schemaname = 'public' ORDER BY tablename")]
+
+    def columns(self, table):
+        if self.driver == "sqlite3":
+            return [r[1] for r in self.query(f"PRAGMA table_info({table})")]
+        return [r[0] for r in self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+            f" AND table_name = '{table}' ORDER BY ordinal_position")]
+
+
+def instant(value):
+    """A stored datetime as an aware datetime: SQLite's text ('2026-11-01 05:30:00.500000',
+    UTC) and PostgreSQL's timestamptz ('2026-11-01T05:30:00.5+00:00') alike."""
+    import datetime
+    if value is None:
+        return None
+    t = datetime.datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
+def as_db(db):
+    """A Db from a Db or a path (a path is an SQLite file)."""
+    return db if isinstance(db, Db) else Db("sqlite3", db)
+
+
+def new_db(driver, path):
+    """A new, empty database of DRIVER: PATH for sqlite3 (made by the importer's --init), a new
+    database on the session's PostgreSQL for pgsql (PATH unused)."""
+    if driver == "sqlite3":
+        return Db("sqlite3", path)
+    import pg
+    return Db("pgsql", pg.session().new_db())
+
+
+def driver_dir(path, driver):
+    """PATH (a pathlib.Path) that also says the test's DRIVER (.driver): for fixtures that hand
+    tests a directory in which to make databases (see test_import.db_)."""
+    cls = type("DriverPath", (type(path),), {})  # pathlib's own classes take no attributes
+    out = cls(path)
+    out.driver = driver
+    return out
+
+
 def run_import(db, *args, init=True):
-    """Run bin/pkgindex-import; return the CompletedProcess (stdout+stderr in .stdout)."""
-    cmd = [IMPORT, "--db", f"sqlite3:{db}"] + (["--init"] if init else []) + list(args)
+    """Run bin/pkgindex-import on DB (a Db, or an SQLite path); return the CompletedProcess
+    (stdout+stderr in .stdout)."""
+    cmd = [IMPORT, "--db", as_db(db).arg] + (["--init"] if init else []) + list(args)
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=IMPORT_TIMEOUT)
 
 
-def make_db(path, *jsonl):
-    """A fresh database at PATH, imported with bin/pkgindex-import (no JSONL: the sample)."""
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    res = run_import(path, *(jsonl or SAMPLE))
+def make_db(path, *jsonl, driver="sqlite3"):
+    """A fresh database imported with bin/pkgindex-import --init (no JSONL: the sample), as
+    a Db: at PATH for sqlite3, a new PostgreSQL database for pgsql; PATH may be a Db, which is
+    emptied first."""
+    db = path if isinstance(path, Db) else new_db(driver, path)
+    db.reset()
+    res = run_import(db, *(jsonl or SAMPLE))
     if res.returncode != 0:
-        raise RuntimeError(f"pkgindex-import failed ({res.returncode}):\n{res.stdout}")
-    return path
+        raise RuntimeError(f"pkgindex-import --db {db.arg} failed ({res.returncode}):\n{res.stdout}")
+    return db
 
 
 def remove_tmpdir(workdir):
@@ -128,12 +291,12 @@ def remove_tmpdir(workdir):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def serving(inputs, conf, prefix, module):
-    """A server on a new database made from INPUTS (JSONL files), with CONF: a generator for
-    fixtures (`yield from helpers.serving(...)`), which stops it and removes its files after."""
+def serving(inputs, conf, prefix, module, driver="sqlite3"):
+    """A server on a new DRIVER database made from INPUTS (JSONL files), with CONF: a generator
+    for fixtures (`yield from helpers.serving(...)`), which stops it and removes its files after."""
     workdir = make_www_tmpdir(prefix)
     os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *inputs)
+    db = make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *inputs, driver=driver)
     srv = Server(db, conf, workdir=workdir, module=module).start()
     try:
         yield srv
@@ -192,13 +355,13 @@ def _stop_all():
 class Server:
     """One httpd started by bin/pkgindex-serve, owned by pid.
 
-    Server(db_path, conf_text).start() writes conf_text (with @PORT@ replaced
-    by the port) to an extra config file, runs `pkgindex-serve --port P --db sqlite3:DB --conf EXTRA
-    --rundir WORKDIR/run` and waits until the port accepts connections.
+    Server(db, conf_text).start() writes conf_text (with @PORT@ replaced by the port) to an
+    extra config file, runs `pkgindex-serve --port P --db DRIVER:TARGET --conf EXTRA --rundir
+    WORKDIR/run` and waits until the port accepts connections. DB is a Db, or an SQLite path.
     """
 
     def __init__(self, db, conf="", workdir=None, module=None):
-        self.db = os.path.abspath(db)
+        self.db = as_db(db)
         self.conf = conf
         self.workdir = workdir or make_www_tmpdir()
         self.module = module or MODULE
@@ -211,7 +374,7 @@ class Server:
         extra = os.path.join(self.workdir, "extra.conf")
         with open(extra, "w", encoding="utf-8") as f:
             f.write(self.conf.replace("@PORT@", str(self.port)) + "\n")
-        cmd = [SERVE, "--port", str(self.port), "--db", f"sqlite3:{self.db}", "--conf", extra,
+        cmd = [SERVE, "--port", str(self.port), "--db", self.db.arg, "--conf", extra,
                "--rundir", self.rundir]
         if self.module:
             cmd += ["--module", self.module]

@@ -8,6 +8,7 @@ refuses root. Nothing of the system's clusters is used or started. It stops at
 exit (atexit; on SIGTERM/SIGHUP before the process dies of it) and
 its directory is removed unless PKGINDEX_KEEP_TMP is set.
 
+session() is the one server of a test session (conftest.py's pg_server fixture).
 new_db() creates a fresh database and returns its conninfo, e.g.
 `host=/tmp/pkgindex-pg-x port=41234 user=postgres dbname=t3`: what psql and
 apr_dbd_pgsql take.
@@ -171,6 +172,24 @@ class PgServer:
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+
+_session = None
+
+
+def session():
+    """The session's one PgServer, started on first use (the pg_server fixture, and
+    helpers.new_db for the pgsql driver); stopped at exit like every PgServer."""
+    global _session
+    if _session is None or _session.dir is None:
+        server = PgServer()
+        try:
+            server.start()
+        except BaseException:
+            server.stop()
+            raise
+        _session = server
+    return _session
 
 
 # --- Filling a database in the original's shape from API-form JSONL ---

@@ -24,18 +24,18 @@ CustomLog "{log}" pkicache
 LOG_WAIT = 10.0
 
 
-def serve(workdir, extra, module):
+def serve(workdir, extra, module, driver):
     os.makedirs(os.path.join(workdir, "db"), 0o755, exist_ok=True)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"))
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), driver=driver)
     log = os.path.join(workdir, "access.log")
     conf = LOG_CONF.format(log=log, extra=extra)
     return helpers.Server(db, conf, workdir=workdir, module=module).start(), db, log
 
 
 @pytest.fixture(scope="module")
-def cached(module_so):
+def cached(module_so, driver):
     workdir = helpers.make_www_tmpdir("pkgindex-cachenote-")
-    srv, db, log = serve(workdir, "PkgIndexCacheSize 1M", module_so)
+    srv, db, log = serve(workdir, "PkgIndexCacheSize 1M", module_so, driver)
     yield srv, db, log
     srv.stop()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -93,10 +93,10 @@ def test_an_import_that_changes_the_data_misses(cached, tmp_path):
     assert cache_note(srv, log, path) == (200, "hit")
 
 
-def test_never_a_hit_with_the_cache_off(module_so):
+def test_never_a_hit_with_the_cache_off(module_so, driver):
     workdir = helpers.make_www_tmpdir("pkgindex-cachenote-off-")
     try:
-        srv, _, log = serve(workdir, "PkgIndexCacheSize 0", module_so)
+        srv, _, log = serve(workdir, "PkgIndexCacheSize 0", module_so, driver)
         try:
             for _ in range(3):
                 for path in ("/api/v4/packages/wagtail-whoosh/", "/api/v4/categories/1/"):

@@ -224,16 +224,16 @@ def test_base_url_and_stats(tmp_path):
     assert b"djangopackages.org" not in data
 
 
-def test_importer_accepts_it(output, tmp_path):
+def test_importer_accepts_it(output, tmp_path, driver):
     """bin/pkgindex-import loads it without complaint (spec section 10)."""
     path = tmp_path / "gen.jsonl"
     path.write_bytes(output)
-    run = helpers.run_import(str(tmp_path / "x.sqlite3"), str(path))
+    run = helpers.run_import(helpers.new_db(driver, str(tmp_path / "x.sqlite3")), str(path))
     assert run.returncode == 0, run.stdout
     assert "imported 300 packages, 20 grids, 5 categories" in run.stdout, run.stdout
 
 
-def test_served_back_byte_for_byte(output, module_so):
+def test_served_back_byte_for_byte(output, module_so, driver):
     """Every generated object, imported, is served exactly as generated: the importer and
     the renderer agree on non-ASCII, escapes, DST offsets, nulls and membership order."""
     workdir = helpers.make_www_tmpdir("pkgindex-gen-")
@@ -242,7 +242,7 @@ def test_served_back_byte_for_byte(output, module_so):
         src = os.path.join(workdir, "gen.jsonl")
         with open(src, "wb") as f:
             f.write(output)
-        db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+        db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src, driver=driver)
         with helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
                             module=module_so) as server:
             for line in output.splitlines():

@@ -122,7 +122,7 @@ def test_options_metadata_on_the_page(conformance_server):
     assert b"&quot;name&quot;: &quot;Grid List&quot;" in resp.body
 
 
-def test_escaping_and_no_javascript_links(module_so):
+def test_escaping_and_no_javascript_links(module_so, driver):
     workdir = helpers.make_www_tmpdir("pkgindex-html-")
     try:
         os.mkdir(os.path.join(workdir, "db"), 0o755)
@@ -134,7 +134,7 @@ def test_escaping_and_no_javascript_links(module_so):
         with open(src, "w") as f:
             for o in cats + [pkg]:
                 f.write(json.dumps(o) + "\n")
-        db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+        db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src, driver=driver)
         with helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so) as srv:
             resp = srv.request("GET", f"/api/v4/packages/{pkg['id']}/?format=api")
             text = resp.body.decode()

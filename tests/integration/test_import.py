@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 
 import pytest
@@ -23,31 +22,47 @@ PKGS = helpers.read_jsonl(CONF[2])
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return tmp_path
+def tmp(tmp_path, driver):
+    """The test's directory; `db_(tmp, name)` makes databases of the test's driver."""
+    return helpers.driver_dir(tmp_path, driver)
+
+
+def db_(tmp, name="db.sqlite3"):
+    """A new, empty database of the test's driver (NAME: the SQLite file's, in TMP)."""
+    return helpers.new_db(tmp.driver, str(tmp / name))
+
+
+# Module tables whose rows depend on the path (how the data arrived), not on the data: the
+# search engine's own (SQLite's FTS5 pages and exact-title keys) and the counts' change counters.
+PATH_DEPENDENT = ("searchv3_", "pkgindex_count")
+
+
+def rows(conn, table, cols=None):
+    """Every row of TABLE (COLS, default all), sorted: comparable across paths."""
+    cols = cols or conn.columns(table)
+    return sorted(conn.query(f"SELECT {', '.join(cols)} FROM {table}"), key=repr)
 
 
 def dump(db, generation=True):
     """Every row of every table, for comparing databases. GENERATION False leaves out the data
     generation, a random value that two databases with the same rows do not share."""
-    with sqlite3.connect(db) as conn:
-        lines = [line for line in conn.iterdump()
-                 if (generation or not line.startswith('INSERT INTO "pkgindex_state"'))
-                 and not line.startswith('INSERT INTO "searchv3_')
-                 and not line.startswith('INSERT INTO "pkgindex_count"')]
-        # counts by value; their change counters depend on the path (a new database is loaded
-        # with triggers off and recounted once per file)
-        lines += [repr(r) for r in conn.execute("SELECT name, n FROM pkgindex_count ORDER BY name")]
-        # The search index by content: its row numbers and FTS5 pages depend on the path
-        # (rebuilt or updated row by row), what it finds does not.
-        cols = [r[1] for r in conn.execute("PRAGMA table_info(searchv3_searchv3)")
-                if r[1] != "id"]
-        lines += [repr(r) for r in conn.execute(
-            f"SELECT {', '.join(cols)} FROM searchv3_searchv3 ORDER BY item_type, item_id")]
-        lines += [repr(r) for r in conn.execute(
+    lines = []
+    for table in db.tables():
+        if table.startswith(PATH_DEPENDENT) or (not generation and table == "pkgindex_state"):
+            continue
+        lines += [f"{table}: {r!r}" for r in rows(db, table)]
+    # counts by value; their change counters depend on the path (a new database is loaded
+    # with triggers off and recounted once per file)
+    lines += [repr(r) for r in db.query("SELECT name, n FROM pkgindex_count ORDER BY name")]
+    # The search index by content: its row numbers (and SQLite's FTS5 pages) depend on the
+    # path (rebuilt or updated row by row), what it finds does not.
+    lines += [repr(r) for r in rows(db, "searchv3_searchv3",
+                                    [c for c in db.columns("searchv3_searchv3") if c != "id"])]
+    if "searchv3_exact" in db.tables():
+        lines += [repr(r) for r in db.query(
             "SELECT s.item_type, s.item_id, e.key FROM searchv3_exact e"
             " JOIN searchv3_searchv3 s ON s.id = e.id ORDER BY 1, 2, 3")]
-        return "\n".join(lines)
+    return "\n".join(lines)
 
 
 def write(path, text):
@@ -61,12 +76,11 @@ def jl(*objs):
 
 
 def base_db(tmp, name="db.sqlite3"):
-    return helpers.make_db(str(tmp / name), *CONF)
+    return helpers.make_db(db_(tmp, name), *CONF)
 
 
 def count(db, table):
-    with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return db.value(f"SELECT COUNT(*) FROM {table}")
 
 
 def test_reimport_is_a_no_op(tmp):
@@ -78,7 +92,7 @@ def test_reimport_is_a_no_op(tmp):
 
 
 def test_single_object_array_page_and_stdin(tmp):
-    db = str(tmp / "db.sqlite3")
+    db = db_(tmp)
     page = {"count": 45, "next": None, "previous": None, "results": PKGS[:20]}
     files = [
         write(tmp / "cats.json", json.dumps(CATS, indent=2)),             # a JSON array
@@ -87,26 +101,25 @@ def test_single_object_array_page_and_stdin(tmp):
         write(tmp / "grids.jsonl", jl(*GRIDS)),                            # JSON Lines
     ]
     rest = jl(*PKGS[21:])  # standard input, last: it cannot be read ahead
-    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "--init", *files, "-"],
+    res = subprocess.run([helpers.IMPORT, "--db", db.arg, "--init", *files, "-"],
                          input=rest, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 1, res.stdout  # so the grids' links to its packages dangle
     assert "grids.jsonl:1: record 1 (grid 1): packages: Invalid hyperlink" in res.stdout
-    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "-", files[3]],
+    res = subprocess.run([helpers.IMPORT, "--db", db.arg, "-", files[3]],
                          input=rest, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 0, res.stdout
     assert dump(db, generation=False) == dump(base_db(tmp, "ref.sqlite3"), generation=False)
 
 
 def test_links_from_any_host_and_decoration(tmp):
-    db = str(tmp / "db.sqlite3")
+    db = db_(tmp)
     pkg = dict(PKGS[0], category="http://mirror.example:8080/x/api/v4/categories/1.json?format=json",
                grids=["https://a.example/api/v4/grids/3/?format=api"])
     grid = dict(GRIDS[2], packages=["//b.example/packages/1.api"])
     res = helpers.run_import(db, CONF[0], write(tmp / "p.jsonl", jl(grid, pkg)))
     assert res.returncode == 0, res.stdout
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT category_id FROM package_package WHERE id = 1").fetchone() == (1,)
-        assert conn.execute("SELECT grid_id FROM grid_gridpackage WHERE package_id = 1").fetchall() == [(3,)]
+    assert db.query("SELECT category_id FROM package_package WHERE id = 1") == [(1,)]
+    assert db.query("SELECT grid_id FROM grid_gridpackage WHERE package_id = 1") == [(3,)]
 
 
 def test_newer_version_updates(tmp):
@@ -117,20 +130,18 @@ def test_newer_version_updates(tmp):
         modified="2026-11-01T01:30:00.5-04:00")
     res = helpers.run_import(db, write(tmp / "new.jsonl", jl(new)), init=False)
     assert res.returncode == 0, res.stdout
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT p.title, v.number, p.documentation_url, p.modified FROM package_package p"
-                           " JOIN package_version v ON v.id = p.latest_version_id WHERE p.id = 1").fetchone()
-        assert row == ("renamed", "9.9.9", None, "2026-11-01 05:30:00.500000")
-        grids = [g for (g,) in conn.execute(
-            "SELECT grid_id FROM grid_gridpackage WHERE package_id = 1 ORDER BY id")]
+    [row] = db.query("SELECT p.title, v.number, p.documentation_url, p.modified FROM package_package p"
+                     " JOIN package_version v ON v.id = p.latest_version_id WHERE p.id = 1")
+    assert row[:3] == ("renamed", "9.9.9", None)
+    assert helpers.instant(row[3]) == helpers.instant("2026-11-01T05:30:00.500000+00:00")
+    grids = [g for (g,) in db.query("SELECT grid_id FROM grid_gridpackage WHERE package_id = 1 ORDER BY id")]
     assert grids == [int(u.rstrip("/").rsplit("/", 1)[1]) for u in new["grids"]]
     # and back: the old version row is reused, not duplicated
     res = helpers.run_import(db, write(tmp / "old.jsonl", jl(old)), init=False)
     assert res.returncode == 0
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM package_version WHERE package_id = 1").fetchone() == (2,)
-        assert conn.execute("SELECT v.number FROM package_package p JOIN package_version v"
-                            " ON v.id = p.latest_version_id WHERE p.id = 1").fetchone() == (old["pypi_version"],)
+    assert db.value("SELECT COUNT(*) FROM package_version WHERE package_id = 1") == 2
+    assert db.value("SELECT v.number FROM package_package p JOIN package_version v"
+                    " ON v.id = p.latest_version_id WHERE p.id = 1") == old["pypi_version"]
 
 
 def bad_package(**kw):
@@ -207,7 +218,7 @@ def test_gigabyte_line_is_refused_without_memory(tmp):
         for _ in range(70):
             f.write(chunk)
         f.write('"}\n')
-    res = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", helpers.IMPORT, "--db", f"sqlite3:{db}",
+    res = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", helpers.IMPORT, "--db", db.arg,
                           str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 1
     assert "record larger than 64 MiB" in res.stdout
@@ -216,7 +227,7 @@ def test_gigabyte_line_is_refused_without_memory(tmp):
 
 
 def test_skip_invalid_imports_the_rest(tmp):
-    db = str(tmp / "db.sqlite3")
+    db = db_(tmp)
     text = jl(*CATS, *GRIDS) + jl(PKGS[0], bad_package(repo_forks="x"), *PKGS[2:])
     res = helpers.run_import(db, "--skip-invalid", write(tmp / "in.jsonl", text))
     assert res.returncode == 1  # not a full success
@@ -228,7 +239,7 @@ def test_skip_invalid_imports_the_rest(tmp):
 
 
 def test_create_missing_makes_placeholders(tmp):
-    db = str(tmp / "db.sqlite3")
+    db = db_(tmp)
     pkg = dict(PKGS[0], category="https://djangopackages.org/api/v4/categories/3/",
                grids=["https://djangopackages.org/api/v4/grids/12/"])
     grid = dict(GRIDS[0], packages=["https://djangopackages.org/api/v4/packages/999/"])
@@ -236,18 +247,17 @@ def test_create_missing_makes_placeholders(tmp):
     res = helpers.run_import(db, src)
     assert res.returncode == 1
     assert "/packages/999/" in res.stdout and "/categories/3/" in res.stdout
-    assert not os.path.exists(db) or count(db, "package_package") == 0
+    assert not db.exists() or count(db, "package_package") == 0
     res = helpers.run_import(db, "--create-missing", src)
     assert res.returncode == 0, res.stdout
     assert "placeholders" in res.stdout
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT title, slug FROM package_category WHERE id = 3").fetchone() == (
-            "category-3", "category-3")
-        assert conn.execute("SELECT title FROM grid_grid WHERE id = 12").fetchone() == ("grid-12",)
-        assert conn.execute("SELECT slug, category_id FROM package_package WHERE id = 999").fetchone() == (
-            "package-999", 3)
-        assert sorted(conn.execute("SELECT grid_id, package_id FROM grid_gridpackage")) == [
-            (GRIDS[0]["id"], 999), (12, 1)]
+    assert db.query("SELECT title, slug FROM package_category WHERE id = 3") == [
+        ("category-3", "category-3")]
+    assert db.query("SELECT title FROM grid_grid WHERE id = 12") == [("grid-12",)]
+    assert db.query("SELECT slug, category_id FROM package_package WHERE id = 999") == [
+        ("package-999", 3)]
+    assert sorted(db.query("SELECT grid_id, package_id FROM grid_gridpackage")) == [
+        (GRIDS[0]["id"], 999), (12, 1)]
 
 
 def test_grid_lists_set_memberships(tmp):
@@ -257,24 +267,23 @@ def test_grid_lists_set_memberships(tmp):
     members = [u for u in grid["packages"]][1:] + ["https://djangopackages.org/api/v4/packages/1/"]
     res = helpers.run_import(db, write(tmp / "g.jsonl", jl(dict(grid, packages=members))), init=False)
     assert res.returncode == 0, res.stdout
-    with sqlite3.connect(db) as conn:
-        got = {p for (p,) in conn.execute("SELECT package_id FROM grid_gridpackage WHERE grid_id = ?",
-                                          (grid["id"],))}
+    got = {p for (p,) in db.query(f"SELECT package_id FROM grid_gridpackage WHERE grid_id = {grid['id']}")}
     assert got == {int(u.rstrip("/").rsplit("/", 1)[1]) for u in members}
 
 
 def test_usage_errors(tmp):
-    assert helpers.run_import(str(tmp / "x.sqlite3"), "--bogus").returncode == 2
+    assert helpers.run_import(db_(tmp, "x.sqlite3"), "--bogus").returncode == 2
     res = subprocess.run([helpers.IMPORT, "x.json"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 2 and "--db is required" in res.stdout
-    res = helpers.run_import(str(tmp / "missing.sqlite3"), CONF[0], init=False)
-    assert res.returncode == 1 and "does not exist (--init creates it)" in res.stdout
-    res = helpers.run_import(str(tmp / "db.sqlite3"), str(tmp / "nope.jsonl"))
+    if tmp.driver == "sqlite3":  # a PostgreSQL database exists before any import
+        res = helpers.run_import(db_(tmp, "missing.sqlite3"), CONF[0], init=False)
+        assert res.returncode == 1 and "does not exist (--init creates it)" in res.stdout
+    res = helpers.run_import(db_(tmp), str(tmp / "nope.jsonl"))
     assert res.returncode == 1 and "nope.jsonl" in res.stdout
 
 
 def test_type_flag_overrides_recognition(tmp):
-    db = str(tmp / "db.sqlite3")
+    db = db_(tmp)
     res = helpers.run_import(db, "--type", "grid", CONF[0])
     assert res.returncode == 1 and "is_locked: This field is required." in res.stdout
     res = helpers.run_import(db, "--type", "category", CONF[0])
@@ -288,7 +297,7 @@ def test_progress_on_a_terminal_only(tmp):
     subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "12000",
                     "--out", str(data)], check=True)
     master, slave = pty.openpty()
-    proc = subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{tmp / 'tty.sqlite3'}", "--init",
+    proc = subprocess.Popen([helpers.IMPORT, "--db", db_(tmp, "tty.sqlite3").arg, "--init",
                              str(data)], stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     out = b""
@@ -306,7 +315,7 @@ def test_progress_on_a_terminal_only(tmp):
     assert re.search(r"gen.jsonl: \d+ records, \d+/s", text), text
     assert "imported 12000 packages" in text
     # Not a terminal: no progress, only the summary.
-    res = helpers.run_import(str(tmp / "plain.sqlite3"), str(data))
+    res = helpers.run_import(db_(tmp, "plain.sqlite3"), str(data))
     assert "records," not in res.stdout and "imported 12000 packages" in res.stdout
 
 
@@ -317,22 +326,19 @@ def link_id(url):
 def content(db):
     """What a mirror must hold, independent of how it got there: objects, versions, the
     memberships (without their own ids), counts and the search index."""
-    with sqlite3.connect(db) as conn:
-        out = {}
-        for table in ("package_package", "grid_grid", "package_category"):
-            # row ids of versions depend on the path; the version itself is compared below
-            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")
-                    if r[1] != "latest_version_id"]
-            out[table] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM {table}"))
-        out["versions"] = sorted(conn.execute(
-            "SELECT v.package_id, v.number FROM package_version v"
-            " JOIN package_package p ON p.latest_version_id = v.id"))
-        out["members"] = sorted(conn.execute("SELECT grid_id, package_id FROM grid_gridpackage"))
-        out["counts"] = sorted(conn.execute("SELECT name, n FROM pkgindex_count"))
-        cols = [r[1] for r in conn.execute("PRAGMA table_info(searchv3_searchv3)") if r[1] != "id"]
-        out["search"] = sorted(conn.execute(f"SELECT {', '.join(cols)} FROM searchv3_searchv3"))
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        return out
+    out = {}
+    for table in ("package_package", "grid_grid", "package_category"):
+        # row ids of versions depend on the path; the version itself is compared below
+        out[table] = rows(db, table, [c for c in db.columns(table) if c != "latest_version_id"])
+    out["versions"] = sorted(db.query(
+        "SELECT v.package_id, v.number FROM package_version v"
+        " JOIN package_package p ON p.latest_version_id = v.id"))
+    out["members"] = sorted(db.query("SELECT grid_id, package_id FROM grid_gridpackage"))
+    out["counts"] = sorted(db.query("SELECT name, n FROM pkgindex_count"))
+    out["search"] = rows(db, "searchv3_searchv3", [c for c in db.columns("searchv3_searchv3") if c != "id"])
+    if db.driver == "sqlite3":  # PostgreSQL enforces the original's foreign keys itself
+        assert db.query("PRAGMA foreign_key_check") == []
+    return out
 
 
 def upstream_after_deletions():
@@ -358,7 +364,7 @@ def test_prune_makes_the_mirror_equal_a_fresh_copy(tmp):
     res = helpers.run_import(db, "--prune", *files, init=False)
     assert res.returncode == 0, res.stdout
     assert f"pruned 1 package, 1 grid, {len(unused)} categor" in res.stdout, res.stdout
-    fresh = helpers.make_db(str(tmp / "fresh.sqlite3"), *files)
+    fresh = helpers.make_db(db_(tmp, "fresh.sqlite3"), *files)
     assert content(db) == content(fresh)
     # and again: nothing left to prune
     res = helpers.run_import(db, "--prune", *files, init=False)
@@ -421,7 +427,7 @@ def test_prune_lets_a_moved_slug_go_first(tmp):
     assert (f"--prune: package {gone['id']} deleted first: its slug \"{gone['slug']}\" now "
             f"belongs to package {taker['id']}") in res.stdout, res.stdout
     assert "pruned" not in res.stdout  # --quiet
-    fresh = helpers.make_db(str(tmp / "fresh.sqlite3"), *files)
+    fresh = helpers.make_db(db_(tmp, "fresh.sqlite3"), *files)
     assert content(db) == content(fresh)
     # without --prune the slug's owner stays, and the record is refused, as before
     db2 = base_db(tmp, "db2.sqlite3")

@@ -10,7 +10,6 @@ import os
 import pathlib
 import random
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
@@ -18,14 +17,22 @@ import time
 import pytest
 
 import helpers
-from test_import import CATS, CONF, GRIDS, PKGS, base_db, count, dump, jl, write
+from test_import import CATS, CONF, GRIDS, PKGS, base_db, count, db_, dump, jl, write
+
+
+@pytest.fixture
+def tmp_path(tmp_path, driver):
+    """pytest's tmp_path, saying the test's driver: every test here runs on both (or is
+    marked sqlite_only), and makes its databases with db_(tmp_path) or base_db(tmp_path)."""
+    return helpers.driver_dir(tmp_path, driver)
+
 
 # An importer that loops is a failed test, not a hung suite.
 TIMEOUT = 60
 
 
 def run(db, *args, timeout=TIMEOUT, user=None):
-    cmd = [helpers.IMPORT, "--db", f"sqlite3:{db}"] + list(args)
+    cmd = [helpers.IMPORT, "--db", helpers.as_db(db).arg] + list(args)
     if user:
         cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups"] + cmd
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -106,7 +113,7 @@ def test_random_bytes_are_refused_at_once(tmp_path):
 
 
 def test_a_utf8_byte_order_mark_is_skipped(tmp_path):
-    db = str(tmp_path / "db.sqlite3")
+    db = db_(tmp_path)
     res = run_bytes(tmp_path, db, b"\xef\xbb\xbf" + jl(*CATS).encode(), "bom.json", "--init")
     assert res.returncode == 0, res.stdout
     assert count(db, "package_category") == len(CATS)
@@ -156,13 +163,12 @@ def test_lone_surrogates_are_refused(tmp_path, text, at):
 
 
 def test_surrogate_pairs_and_escaped_backslashes_are_kept(tmp_path):
-    db = str(tmp_path / "db.sqlite3")
+    db = db_(tmp_path)
     cat = dict(CATS[0], title="x")
     text = json.dumps(cat).replace('"title": "x"', r'"title": "\ud83d\ude00 \\ud800"')
     res = run_bytes(tmp_path, db, text.encode() + b"\n", "ok.json", "--init")
     assert res.returncode == 0, res.stdout
-    with sqlite3.connect(db) as conn:
-        (title,) = conn.execute("SELECT title FROM package_category WHERE id = ?", (cat["id"],)).fetchone()
+    title = db.value(f"SELECT title FROM package_category WHERE id = {cat['id']}")
     assert title == "\U0001F600 \\ud800"
 
 
@@ -176,7 +182,7 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_summary_counts_in_words(tmp_path):
-    db = str(tmp_path / "db.sqlite3")
+    db = db_(tmp_path)
     res = run(db, "--init", "--create-missing", write(tmp_path / "one.json", jl(CATS[0], GRIDS[0])))
     assert res.returncode == 0, res.stdout
     assert "imported 0 packages, 1 grid, 1 category" in res.stdout, res.stdout
@@ -212,25 +218,27 @@ def test_concurrent_imports_both_succeed(tmp_path):
         changed = [dict(p, repo_description=f"changed by import {k}") for p in PKGS]
         files.append(write(tmp_path / f"p{k}.json", jl(*changed)))
     for _ in range(4):
-        procs = [subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", f], stdout=subprocess.PIPE,
+        procs = [subprocess.Popen([helpers.IMPORT, "--db", db.arg, f], stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True) for f in files]
-        procs.append(subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "--reindex"],
+        procs.append(subprocess.Popen([helpers.IMPORT, "--db", db.arg, "--reindex"],
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         for p in procs:
             out, _ = p.communicate(timeout=TIMEOUT)
             assert p.returncode == 0, out
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        descs = {d for (d,) in conn.execute("SELECT repo_description FROM package_package")}
-        indexed = {d for (d,) in conn.execute(
-            "SELECT description FROM searchv3_searchv3 WHERE item_type = 'package'")}
+    if db.driver == "sqlite3":
+        assert db.query("PRAGMA integrity_check") == [("ok",)]
+    descs = {d for (d,) in db.query("SELECT repo_description FROM package_package")}
+    indexed = {d for (d,) in db.query(
+        "SELECT description FROM searchv3_searchv3 WHERE item_type = 'package'")}
     assert len(descs) == 1 and descs < {"changed by import 0", "changed by import 1"}
     assert indexed == descs  # the index follows the last import
 
 
+@pytest.mark.sqlite_only("holds SQLite's write lock (BEGIN IMMEDIATE) from another connection")
 def test_an_import_waits_for_another_writer(tmp_path):
     """A writer that holds the lock for a while is waited for, and the wait is said once."""
-    db = base_db(tmp_path)
+    import sqlite3
+    db = base_db(tmp_path).path
     conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     conn.execute("BEGIN IMMEDIATE")
     timer = threading.Timer(2.0, lambda: conn.execute("ROLLBACK"))
@@ -244,10 +252,12 @@ def test_an_import_waits_for_another_writer(tmp_path):
     assert res.stdout.count("waiting for the database's write lock") == 1, res.stdout
 
 
+@pytest.mark.sqlite_only("holds SQLite's write lock (BEGIN IMMEDIATE) from another connection")
 def test_a_lock_held_too_long_says_what_to_do(tmp_path):
+    import sqlite3
     db = base_db(tmp_path)
     before = dump(db)
-    conn = sqlite3.connect(db, isolation_level=None)
+    conn = sqlite3.connect(db.path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     try:
         res = run(db, "--wait", "1", write(tmp_path / "c.json", jl(dict(CATS[0], title="late"))))
@@ -283,6 +293,7 @@ def generated(tmp_path_factory):
     return str(path)
 
 
+@pytest.mark.sqlite_only("fills the disk under the database file (a small tmpfs)")
 def test_a_full_disk_is_named_and_nothing_follows(tmp_path, generated):
     """ENOSPC into a new database: said as such, not at 'line 0', and no search index
     rebuilt for a refused import."""
@@ -294,6 +305,7 @@ def test_a_full_disk_is_named_and_nothing_follows(tmp_path, generated):
     assert ":0:" not in out and "search index rebuilt" not in out, out
 
 
+@pytest.mark.sqlite_only("fills the disk under the database file (a small tmpfs)")
 def test_a_full_disk_during_an_update_changes_nothing(tmp_path, generated):
     head = tmp_path / "head.jsonl"
     with open(generated) as src, open(head, "w") as dst:
@@ -307,7 +319,8 @@ def test_a_full_disk_during_an_update_changes_nothing(tmp_path, generated):
     out = res.stdout
     assert "rc=1" in out, out
     assert "the disk is full: free space and run again; nothing was imported" in out, out
-    assert dump(str(tmp_path / "after.sqlite3")) == dump(str(tmp_path / "before.sqlite3"))
+    assert dump(helpers.as_db(str(tmp_path / "after.sqlite3"))) == \
+        dump(helpers.as_db(str(tmp_path / "before.sqlite3")))
 
 
 def unprivileged():
@@ -327,12 +340,13 @@ def open_tmp():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_a_read_only_directory_is_named(open_tmp):
+@pytest.mark.sqlite_only("the directory of the database file is read-only")
+def test_a_read_only_directory_is_named(open_tmp, driver):
     user = unprivileged()
     tmp_path = open_tmp
     d = tmp_path / "ro"
     d.mkdir()
-    db = base_db(d)
+    db = helpers.make_db(str(d / "db.sqlite3"), *CONF).path
     src = write(tmp_path / "c.json", jl(dict(CATS[0], title="x")))
     os.chmod(src, 0o644)
     if user:
@@ -351,10 +365,11 @@ def test_a_read_only_directory_is_named(open_tmp):
     assert "PRAGMA" not in res.stdout
 
 
-def test_a_read_only_file_is_named(open_tmp):
+@pytest.mark.sqlite_only("the database file is read-only")
+def test_a_read_only_file_is_named(open_tmp, driver):
     user = unprivileged()
     tmp_path = open_tmp
-    db = base_db(tmp_path)
+    db = helpers.make_db(str(tmp_path / "db.sqlite3"), *CONF).path
     src = write(tmp_path / "c.json", jl(dict(CATS[0], title="x")))
     os.chmod(tmp_path, 0o777)
     os.chmod(src, 0o644)
@@ -367,10 +382,12 @@ def test_a_read_only_file_is_named(open_tmp):
 
 # --- found in review and by a new user ---
 
+@pytest.mark.sqlite_only("probes SQLite's write lock (BEGIN IMMEDIATE) from another connection")
 def test_a_slow_input_does_not_hold_the_write_lock(tmp_path):
     """Nothing read yet: no lock. A refused file gives the lock back at once, though its input
     is still open (a pipe that has more to say later)."""
-    db = base_db(tmp_path)
+    import sqlite3
+    db = base_db(tmp_path).path
     proc = subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "-"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -398,17 +415,17 @@ def test_a_slow_input_does_not_hold_the_write_lock(tmp_path):
 
 def test_concurrent_inits_of_a_new_database_take_turns(tmp_path):
     for k in range(4):
-        db = str(tmp_path / f"new{k}.sqlite3")
-        procs = [subprocess.Popen([helpers.IMPORT, "--db", f"sqlite3:{db}", "--init", *CONF],
+        db = db_(tmp_path, f"new{k}.sqlite3")
+        procs = [subprocess.Popen([helpers.IMPORT, "--db", db.arg, "--init", *CONF],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for _ in range(2)]
         for p in procs:
             out = p.communicate(timeout=TIMEOUT)[0]
             assert p.returncode == 0, out
-        with sqlite3.connect(db) as conn:
-            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            assert conn.execute("SELECT COUNT(*) FROM package_package").fetchone() == (len(PKGS),)
+        if db.driver == "sqlite3":
+            assert db.query("PRAGMA journal_mode") == [("wal",)]
+            assert db.query("PRAGMA integrity_check") == [("ok",)]
+        assert count(db, "package_package") == len(PKGS)
 
 
 def test_the_reason_for_a_refusal_is_shown_after_many_complaints(tmp_path):
@@ -446,25 +463,24 @@ def test_skip_invalid_writes_no_dangling_link(tmp_path):
             "not exist: /categories/99/") in res.stdout, res.stdout
     assert "grids: Invalid hyperlink - Object does not exist: /grids/98765/" in res.stdout
     assert "imported 1 package, 0 grids, 0 categories; 1 invalid record skipped" in res.stdout
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert conn.execute("SELECT category_id FROM package_package WHERE id = ?",
-                            (bad["id"],)).fetchone()[0] != 99
-        assert conn.execute("SELECT repo_description FROM package_package WHERE id = ?",
-                            (good["id"],)).fetchone() == ("still imported",)
+    if db.driver == "sqlite3":  # PostgreSQL enforces the original's foreign keys itself
+        assert db.query("PRAGMA foreign_key_check") == []
+    assert db.value(f"SELECT category_id FROM package_package WHERE id = {bad['id']}") != 99
+    assert db.query(f"SELECT repo_description FROM package_package WHERE id = {good['id']}") == [
+        ("still imported",)]
     # a grid listing a package that exists nowhere is skipped whole
     grid = dict(GRIDS[0], title="skipped", packages=["https://djangopackages.org/api/v4/packages/424242/"])
     res = run(db, "--skip-invalid", write(tmp_path / "g.json", jl(grid)))
     assert "packages: Invalid hyperlink - Object does not exist: /packages/424242/" in res.stdout
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT title FROM grid_grid WHERE id = ?", (grid["id"],)).fetchone() != ("skipped",)
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.query(f"SELECT title FROM grid_grid WHERE id = {grid['id']}") != [("skipped",)]
+    if db.driver == "sqlite3":
+        assert db.query("PRAGMA foreign_key_check") == []
 
 
 def test_pipes_and_fifos_are_read_once(tmp_path):
     """Ids are read ahead from regular files only: a FIFO is imported, not drained first (which
     left nothing for the import) or opened twice (which blocked for good)."""
-    db = str(tmp_path / "db.sqlite3")
+    db = db_(tmp_path)
     parts = [CONF[0], CONF[1:]]  # categories; then grids and packages, which link each other
     fifos, writers = [], []
     for k, srcs in enumerate(parts):

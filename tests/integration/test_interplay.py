@@ -43,8 +43,8 @@ Redirect 301 /api/v4/moved https://example.org/moved
 
 
 @pytest.fixture(scope="module")
-def server(module_so, conformance_inputs):
-    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-interplay-", module_so)
+def server(module_so, conformance_inputs, driver):
+    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-interplay-", module_so, driver)
 
 
 def test_location_access_rules_apply(server):

@@ -12,6 +12,9 @@ import pytest
 
 import helpers
 
+# PostgreSQL's outages (a restart, a stopped server, a wrong conninfo) are tests of their own.
+pytestmark = pytest.mark.sqlite_only("the outage is the database file removed, unreadable or truncated")
+
 UNAVAILABLE = {"detail": "Service temporarily unavailable, try again later."}
 
 
@@ -44,13 +47,13 @@ def eventually(check, seconds=5.0):
 
 
 @pytest.fixture
-def outage(module_so, conformance_inputs):
+def outage(module_so, conformance_inputs, driver):
     """A server whose database file the test may remove, break and restore."""
     workdir = helpers.make_www_tmpdir("pkgindex-outage-")
     dbdir = os.path.join(workdir, "db")
     os.mkdir(dbdir, 0o777)
     os.chmod(dbdir, 0o777)
-    good = helpers.make_db(os.path.join(workdir, "good.sqlite3"), *conformance_inputs)
+    good = helpers.make_db(os.path.join(workdir, "good.sqlite3"), *conformance_inputs).path
     db = os.path.join(dbdir, "pkgindex.sqlite3")
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
                             module=module_so)

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shlex
-import sqlite3
 import subprocess
 import urllib.parse
 
@@ -67,10 +66,10 @@ def search_examples():
 
 
 @pytest.fixture(scope="module")
-def sample_server(module_so):
+def sample_server(module_so, driver):
     """The sample database, as `make run` serves it: no base URL, so links (and `next`) point
     back at this server."""
-    yield from helpers.serving(helpers.SAMPLE, "", "pkgindex-readme-", module_so)
+    yield from helpers.serving(helpers.SAMPLE, "", "pkgindex-readme-", module_so, driver)
 
 
 def assert_something(resp, what):
@@ -134,7 +133,8 @@ def everything(srv):
             for kind in ("categories", "grids", "packages")]
 
 
-def test_mirror_script(module_so, tmp_path):
+@pytest.mark.sqlite_only("the README's mirror script builds an SQLite file (DB=PATH)")
+def test_mirror_script(module_so, tmp_path, driver):
     script, bindir = mirror_script(tmp_path)
     os.chmod(tmp_path, 0o755)
     (tmp_path / "src").mkdir(0o755)
@@ -153,12 +153,10 @@ def test_mirror_script(module_so, tmp_path):
 
         # deleted upstream: gone after the next run on the live mirror (--prune), which then
         # holds exactly what a fresh build does
-        with sqlite3.connect(src_db) as conn:
-            for sql in ("UPDATE package_package SET latest_version_id = NULL WHERE id = 4840",
-                        "DELETE FROM package_version WHERE package_id = 4840",
-                        "DELETE FROM grid_gridpackage WHERE package_id = 4840",
-                        "DELETE FROM package_package WHERE id = 4840"):
-                conn.execute(sql)
+        src_db.execute("UPDATE package_package SET latest_version_id = NULL WHERE id = 4840",
+                       "DELETE FROM package_version WHERE package_id = 4840",
+                       "DELETE FROM grid_gridpackage WHERE package_id = 4840",
+                       "DELETE FROM package_package WHERE id = 4840")
         assert src.request("GET", "/api/v4/packages/4840/").status == 404
         run_mirror(script, bindir, src_url, mirror)
         fresh = str(tmp_path / "fresh.sqlite3")
@@ -231,11 +229,11 @@ def test_make_install_and_uninstall(tmp_path):
 
 # --- <Location> scope ---
 
-def test_a_location_is_as_wide_as_the_readme_says(module_so, tmp_path):
+def test_a_location_is_as_wide_as_the_readme_says(module_so, tmp_path, driver):
     """Server level (pkgindex-serve's /api/v4/): every virtual host. Inside a <VirtualHost>:
     that host only."""
     os.chmod(tmp_path, 0o755)
-    db = helpers.make_db(str(tmp_path / "pkgindex.sqlite3"))
+    db = helpers.make_db(str(tmp_path / "pkgindex.sqlite3"), driver=driver)
     conf = ("<VirtualHost 127.0.0.1:@PORT@>\n ServerName a.example\n"
             " <Location /only-a/>\n  PkgIndex On\n </Location>\n</VirtualHost>\n"
             "<VirtualHost 127.0.0.1:@PORT@>\n ServerName b.example\n</VirtualHost>\n")

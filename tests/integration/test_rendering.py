@@ -8,7 +8,6 @@ stored by other writers, NULL vs "" fields, datetimes across DST and with micros
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 
 import pytest
@@ -52,7 +51,7 @@ GRIDS = [
 
 
 @pytest.fixture(scope="module")
-def server(module_so):
+def server(module_so, driver):
     workdir = helpers.make_www_tmpdir("pkgindex-render-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
     src = os.path.join(workdir, "input.jsonl")
@@ -60,19 +59,22 @@ def server(module_so):
     with open(src, "w", encoding="utf-8") as f:
         for obj in cats + GRIDS + PACKAGES:
             f.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src, driver=driver)
     # What other writers store: participants with blanks, commits with spaces.
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE package_package SET participants = ' ann , bob,, ,' WHERE id = 1")
-        conn.execute("UPDATE package_package SET commits_over_52w = '[ 1, 2 ,3 ]' WHERE id = 3")
+    writes = [
+        "UPDATE package_package SET participants = ' ann , bob,, ,' WHERE id = 1",
+        "UPDATE package_package SET commits_over_52w = '[ 1, 2 ,3 ]' WHERE id = 3",
         # Not the spec's type: nested arrays must not reach the JSON writer.
-        conn.execute("UPDATE package_package SET commits_over_52w = '" + "[" * 40 + "1" + "]" * 40
-                     + "' WHERE id = 4")
-        # A membership whose package is gone (SQLite does not enforce foreign keys).
-        conn.execute("INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
-                     " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 3)")
-        conn.execute("INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
-                     " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 6000)")
+        "UPDATE package_package SET commits_over_52w = '" + "[" * 40 + "1" + "]" * 40 + "' WHERE id = 4",
+        "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+        " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 3)",
+    ]
+    if driver == "sqlite3":
+        # A membership whose package is gone (SQLite does not enforce foreign keys; the
+        # original's PostgreSQL schema does).
+        writes.append("INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
+                      " VALUES ('2020-01-01 00:00:00', '2020-01-01 00:00:00', 8, 6000)")
+    db.execute(*writes)
     srv = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir,
                          module=module_so).start()
     yield srv
@@ -154,7 +156,7 @@ def test_list_pages_attach_memberships_across_pages(server):
 
 
 @pytest.fixture(scope="module")
-def deep_server(module_so, tmp_path_factory):
+def deep_server(module_so, tmp_path_factory, driver):
     """3,000 generated packages: pages past offset 256 use the checkpoints."""
     workdir = helpers.make_www_tmpdir("pkgindex-deep-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
@@ -162,7 +164,7 @@ def deep_server(module_so, tmp_path_factory):
     subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "3000", "--seed", "7",
                     "--out", src], check=True)
     ids = sorted((json.loads(line)["id"] for line in open(src) if '"repo_url"' in line), reverse=True)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src)
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), src, driver=driver)
     srv = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
     yield srv, db, ids
     srv.stop()
@@ -186,9 +188,11 @@ def test_deep_pages_after_rows_change(deep_server):
     """Checkpoints go stale when ids come or go: the plain plan answers until the next import."""
     server, db, ids = deep_server
     gone = ids[1500]
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM grid_gridpackage WHERE package_id = ?", (gone,))
-        conn.execute("DELETE FROM package_package WHERE id = ?", (gone,))
+    # in the order the original's foreign keys allow
+    db.execute(f"UPDATE package_package SET latest_version_id = NULL WHERE id = {gone}",
+               f"DELETE FROM package_version WHERE package_id = {gone}",
+               f"DELETE FROM grid_gridpackage WHERE package_id = {gone}",
+               f"DELETE FROM package_package WHERE id = {gone}")
     rest = [i for i in ids if i != gone]
     for offset in (600, 1499, 1500, 2500):
         count, got = page_ids(server, offset, 20)

@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import subprocess
 import urllib.parse
 
@@ -314,16 +313,18 @@ RANKING = [
 
 
 @pytest.fixture(scope="module")
-def ranking(module_so, tmp_path_factory):
+def ranking(module_so, tmp_path_factory, driver):
     tmp = tmp_path_factory.mktemp("ranking")
     path = tmp / "packages.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in RANKING))
     workdir = helpers.make_www_tmpdir("pkgindex-search-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), helpers.SAMPLE[0], str(path))
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), helpers.SAMPLE[0], str(path),
+                         driver=driver)
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
     yield server
     server.stop()
+    helpers.remove_tmpdir(workdir)
 
 
 def test_weights_follow_the_table(ranking):
@@ -376,34 +377,35 @@ def test_index_follows_imports(ranking, tmp_path):
     assert [r["slug"] for r in search(ranking, "gizmo")] == ["gadget"]
     assert search(ranking, "gadget")[0]["title"] == "Gizmo"  # the slug still matches
     # writes by another tool reach the index with --reindex
-    with sqlite3.connect(ranking.db) as conn:
-        conn.execute("UPDATE package_package SET title = 'Sprocket' WHERE id = 8")
+    ranking.db.execute("UPDATE package_package SET title = 'Sprocket' WHERE id = 8")
     assert search(ranking, "sprocket") == []
-    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{ranking.db}", "--reindex"],
+    res = subprocess.run([helpers.IMPORT, "--db", ranking.db.arg, "--reindex"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 0, res.stdout
     assert [r["slug"] for r in search(ranking, "sprocket")] == ["gadget"]
     # an import that catches the index up moves the data generation too: no stale answer
-    with sqlite3.connect(ranking.db) as conn:
-        conn.execute("UPDATE package_package SET title = 'Cog' WHERE id = 8")
+    ranking.db.execute("UPDATE package_package SET title = 'Cog' WHERE id = 8")
     assert search(ranking, "cog") == []  # cached now, and the index has not caught up
     same = tmp_path / "same.jsonl"
     same.write_text(json.dumps(RANKING[0]) + "\n")
     res = helpers.run_import(ranking.db, str(same), init=False)  # changes nothing itself...
     assert res.returncode == 0, res.stdout
     assert [r["slug"] for r in search(ranking, "cog")] == ["gadget"]  # ...but syncs the index
-    res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{ranking.db}", "--reindex", "x.jsonl"],
+    res = subprocess.run([helpers.IMPORT, "--db", ranking.db.arg, "--reindex", "x.jsonl"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert res.returncode == 2
 
 
-def test_old_database_without_index(module_so, tmp_path):
+@pytest.mark.sqlite_only("drops SQLite's FTS5 index tables; a PostgreSQL database in the original's "
+                         "shape always has its searchv3_searchv3")
+def test_old_database_without_index(module_so, tmp_path, driver):
     """A database made before search: the other routes serve, search answers 503 and says why
     in the error log; --init adds the index, --reindex fills it."""
     workdir = helpers.make_www_tmpdir("pkgindex-search-old-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
     db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), *helpers.SAMPLE)
-    with sqlite3.connect(db) as conn:
+    import sqlite3
+    with sqlite3.connect(db.path) as conn:
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'searchv3%'"
                                     " AND type IN ('table', 'trigger') AND name NOT LIKE 'searchv3_fts_%'").fetchall():
             kind = conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()
@@ -420,7 +422,7 @@ def test_old_database_without_index(module_so, tmp_path):
         assert "no search index in this database" in res.stdout
         res = helpers.run_import(db, init=True)
         assert res.returncode == 0, res.stdout
-        res = subprocess.run([helpers.IMPORT, "--db", f"sqlite3:{db}", "--reindex"],
+        res = subprocess.run([helpers.IMPORT, "--db", db.arg, "--reindex"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert res.returncode == 0, res.stdout
         assert len(search(srv, "django")) == 20
@@ -429,18 +431,19 @@ def test_old_database_without_index(module_so, tmp_path):
 # --- Generated data ---
 
 @pytest.fixture(scope="module")
-def generated(module_so, tmp_path_factory):
+def generated(module_so, tmp_path_factory, driver):
     tmp = tmp_path_factory.mktemp("gen")
     data = tmp / "packages.jsonl"
     subprocess.run([os.path.join(helpers.REPO, "bench", "gen-dataset"), "--packages", "3000",
                     "--jobs", "1", "--out", str(data)], check=True)
     workdir = helpers.make_www_tmpdir("pkgindex-search-gen-")
     os.mkdir(os.path.join(workdir, "db"), 0o755)
-    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), str(data))
+    db = helpers.make_db(os.path.join(workdir, "db", "pkgindex.sqlite3"), str(data), driver=driver)
     objs = [json.loads(line) for line in open(data, encoding="utf-8")]
     server = helpers.Server(db, f"PkgIndexBaseURL {helpers.BASE_URL}", workdir=workdir, module=module_so).start()
     yield server, [o for o in objs if "repo_url" in o]
     server.stop()
+    helpers.remove_tmpdir(workdir)
 
 
 # PostgreSQL's english.stop: not searched for

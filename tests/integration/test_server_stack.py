@@ -42,8 +42,8 @@ SLOW_CLIENTS = 40
 
 
 @pytest.fixture(scope="module")
-def server(module_so, conformance_inputs):
-    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-stack-", module_so)
+def server(module_so, conformance_inputs, driver):
+    yield from helpers.serving(conformance_inputs, CONF, "pkgindex-stack-", module_so, driver)
 
 
 def test_generated_config_has_debians_request_timeouts(server):
