@@ -19,7 +19,8 @@ import pg
 API_TABLES = ("package_package", "package_version", "grid_grid", "grid_gridpackage",
               "package_category")
 COUNTED = ("package_package", "grid_grid", "package_category")
-MODULE_TABLES = ("pkgindex_checkpoint", "pkgindex_count", "pkgindex_state")
+MODULE_TABLES = ("pkgindex_checkpoint", "pkgindex_count", "pkgindex_search_dirty",
+                 "pkgindex_state")
 
 # The catalog of the original's tables (everything in public not named pkgindex_*): relations
 # (tables, indexes, identity sequences), columns, constraints, index definitions, sequences,
