@@ -170,6 +170,17 @@ static void keep_all(importer *im, pki_resource kind, const pki_ids *ids)
 }
 
 /* The words for a slug another object of the same kind holds. */
+/* A field's name as Django's messages say it: "repo_url" is "repo url". */
+static const char *field_words(apr_pool_t *pool, const char *field)
+{
+    char *words = apr_pstrdup(pool, field), *p;
+
+    for (p = words; *p; p++) {
+        *p = *p == '_' ? ' ' : *p;
+    }
+    return words;
+}
+
 static const char *slug_held(importer *im, pki_resource kind, apr_int64_t owner)
 {
     return owner > 0
@@ -632,8 +643,14 @@ static void write_item(importer *im, const item *it)
         im->counts->categories++;
         break;
     }
-    /* the ids are upserted: the only uniqueness left to break is the slug's */
-    if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT) {
+    /* the ids are upserted: what is left to break is the slug's uniqueness, or on PostgreSQL
+     * the original's repo_url's (a second package without a repository, say) */
+    if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT && im->db->conflict) {
+        im->fatal = 1;
+        refuse(im, it->line, it->kind, it->id, im->db->conflict,
+               apr_psprintf(im->rpool, "%s with this %s already exists.", kind_name(it->kind),
+                            field_words(im->rpool, im->db->conflict)));
+    } else if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT) {
         apr_int64_t owner = 0;
         im->fatal = 1; /* the transaction is over; its reads still see what it wrote */
         if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
@@ -648,12 +665,12 @@ static void write_item(importer *im, const item *it)
 }
 
 /* Minimal rows for objects the input only links to (--create-missing). */
-static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id)
+static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id, int counted)
 {
     const char *label = apr_psprintf(im->rpool, "%s-%" APR_INT64_T_FMT, kind_name(res), id);
     apr_int64_t category;
 
-    im->counts->placeholders++;
+    im->counts->placeholders += counted;
     keep(im, res, id, 0); /* a mirror keeps what its objects link to */
     if (res == PKI_RES_CATEGORIES) {
         pki_category c = {id, label, label, "", label, 1, im->now, im->now};
@@ -669,7 +686,7 @@ static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id)
     }
     if (!category) {
         category = 1;
-        if (placeholder(im, PKI_RES_CATEGORIES, category) != APR_SUCCESS) {
+        if (placeholder(im, PKI_RES_CATEGORIES, category, counted) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
@@ -730,7 +747,7 @@ static void reconcile_grids(importer *im)
                 im->invalid -= dangling++ > 0; /* one record, however many links */
                 continue;
             }
-            if ((!exists && placeholder(im, PKI_RES_PACKAGES, pid) != APR_SUCCESS) ||
+            if ((!exists && placeholder(im, PKI_RES_PACKAGES, pid, 1) != APR_SUCCESS) ||
                 pki_store_add_member(im->db, im->rpool, gl->grid_id, pid, im->now) != APR_SUCCESS) {
                 db_failed(im, gl->line);
                 return;
@@ -773,6 +790,14 @@ static void check_references(importer *im, pki_resource res)
     for (i = 0; i < missing.count; i++) {
         apr_int64_t id = missing.ids[2 * i], by = missing.ids[2 * i + 1];
         if (comes_later(im, res, id)) {
+            /* A database that enforces references (PostgreSQL's foreign keys) will not commit
+             * a link to a row a later file makes: that row starts as a placeholder, which the
+             * later file's record replaces. */
+            if (pki_store_enforces_references(im->db) &&
+                placeholder(im, res, id, 0) != APR_SUCCESS) {
+                db_failed(im, 0);
+                return;
+            }
             continue;
         }
         if (!im->o->create_missing) {
@@ -788,7 +813,7 @@ static void check_references(importer *im, pki_resource res)
                 db_failed(im, 0);
                 return;
             }
-        } else if (placeholder(im, res, id) != APR_SUCCESS) {
+        } else if (placeholder(im, res, id, 1) != APR_SUCCESS) {
             db_failed(im, 0);
             return;
         }

@@ -21,6 +21,7 @@ void pki_store_fail(pki_db *db, pki_db_fault fault, const char *why)
 {
     db->error = why;
     db->fault = fault;
+    db->conflict = NULL;
 }
 
 apr_status_t pki_store_attach(pki_db *db, apr_pool_t *conn_pool, const char *driver, void *native)
@@ -99,6 +100,11 @@ apr_status_t pki_store_open_writer(apr_pool_t *pool, const char *spec, const pki
 apr_status_t pki_store_close_writer(pki_db *db, apr_pool_t *pool, int fresh, const char **error)
 {
     return db->backend->close_writer(db, pool, fresh, error);
+}
+
+int pki_store_enforces_references(const pki_db *db)
+{
+    return db->backend->enforces_references;
 }
 
 apr_status_t pki_store_check(pki_db *db, apr_pool_t *pool)

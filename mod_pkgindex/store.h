@@ -34,6 +34,9 @@ typedef struct pki_db {
     apr_pool_t *pool;                        /* the connection's pool */
     const char *error;  /* why the last call failed, for the error log (never for clients) */
     pki_db_fault fault; /* what kind of failure that was */
+    /* With PKI_DB_FAULT_CONFLICT: the field whose uniqueness the write would break, when the
+     * database says (PostgreSQL's constraint); NULL means the slug, the API's only one. */
+    const char *conflict;
 } pki_db;
 
 /* Binds DB to a connection of apr_dbd's driver DRIVER (its name, apr_dbd_name) whose native
@@ -108,6 +111,9 @@ apr_status_t pki_store_remove_member(pki_db *db, apr_pool_t *pool, apr_int64_t g
 
 /* Every id of RES (packages, grids or categories), ascending, into OUT. */
 apr_status_t pki_store_all_ids(pki_db *db, apr_pool_t *pool, pki_resource res, pki_ids *out);
+
+/* Whether the database refuses to commit a reference to a missing row (foreign keys). */
+int pki_store_enforces_references(const pki_db *db);
 
 /* Deletes object ID of RES with what belongs to it: a package's versions and memberships, a
  * grid's memberships. A category that packages still name is not deleted: PKI_DB_FAULT_CONFLICT

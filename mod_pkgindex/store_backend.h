@@ -88,6 +88,7 @@ typedef struct pki_rows {
 typedef struct pki_store_backend {
     const char *name; /* apr_dbd's name of the driver: "sqlite3", "pgsql" */
     const pki_sql_stmt *sql;
+    int enforces_references; /* foreign keys checked at commit */
 
     /* The backend's state of the connection NATIVE (apr_dbd_native_handle), made on the
      * first attach and kept in CONN_POOL (the connection's pool) until it is destroyed. */

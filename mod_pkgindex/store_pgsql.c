@@ -129,12 +129,13 @@ static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
          " excluded.repo_url, excluded.repo_watchers, excluded.repo_forks, excluded.pypi_url,"
          " excluded.participants, excluded.last_fetched, excluded.documentation_url,"
          " excluded.commits_over_52w, excluded.last_commit_date, excluded.latest_version_id)"},
-    /* As Version.save(): upload_time is the creation time when nothing else gave one. */
+    /* upload_time stays NULL (the column allows it): the API does not say when a version was
+     * uploaded, and SQLite's rows say the same */
     [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
                              "INSERT INTO package_version (created, modified, package_id, number,"
-                             " downloads, hidden, upload_time, development_status,"
-                             " supports_python3) SELECT %s::timestamptz, %s::timestamptz,"
-                             " %lld, %s::varchar, 0, false, $1::timestamptz, 0, false"
+                             " downloads, hidden, development_status, supports_python3)"
+                             " SELECT %s::timestamptz, %s::timestamptz, %lld::bigint,"
+                             " %s::varchar, 0, false, 0, false"
                              " WHERE NOT EXISTS (SELECT 1 FROM package_version"
                              " WHERE package_id = %lld AND number = %s)"},
     [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
@@ -230,6 +231,25 @@ pki_db_fault pki_pgsql_fault(const char *sqlstate)
     return PKI_DB_FAULT_OTHER;
 }
 
+/* The field a unique constraint of the original's schema keeps unique (Django names an inline
+ * UNIQUE <table>_<column>_key); NULL for the slug or a constraint not known here. */
+static const char *conflict_field(const char *constraint)
+{
+    static const struct {
+        const char *constraint, *field;
+    } unique[] = {
+        {"package_package_repo_url_key", "repo_url"},
+    };
+    size_t i;
+
+    for (i = 0; constraint && i < sizeof(unique) / sizeof(unique[0]); i++) {
+        if (strcmp(constraint, unique[i].constraint) == 0) {
+            return unique[i].field;
+        }
+    }
+    return NULL;
+}
+
 pki_pgsql *pki_pgsql_of(pki_db *db)
 {
     return db->backend == &pki_store_pgsql_backend ? db->conn : NULL;
@@ -260,6 +280,10 @@ apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, co
         PQstatus(c->conn) != CONNECTION_OK ? PKI_DB_FAULT_UNAVAILABLE : pki_pgsql_fault(sqlstate),
         apr_psprintf(pool, "%s: %.*s%s%s%s", what, (int)n, n ? msg : "no answer",
                      sqlstate ? " (SQLSTATE " : "", sqlstate ? sqlstate : "", sqlstate ? ")" : ""));
+    if (db->fault == PKI_DB_FAULT_CONFLICT) {
+        db->conflict =
+            conflict_field(res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
+    }
     return APR_EGENERAL;
 }
 
@@ -307,6 +331,12 @@ static apr_status_t state_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* The server's notices (a search for a stop word alone draws one) are nobody's business:
+ * libpq's default prints them on stderr, which is httpd's error log. */
+static void no_notices(void *arg, const char *message)
+{
+}
+
 apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int owned)
 {
     void *data = NULL;
@@ -323,6 +353,7 @@ apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int ow
     c->owned = owned;
     c->pid = PQbackendPID(conn);
     c->timeout = owned ? 0 : PGSQL_ANSWER_WAIT;
+    PQsetNoticeProcessor(conn, no_notices, NULL);
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
         translate(pool, pgsql_sql[i].sql, &c->sql[i], c->types[i]);
     }
@@ -713,6 +744,7 @@ static apr_status_t writable(pki_db *db, apr_pool_t *pool)
 const pki_store_backend pki_store_pgsql_backend = {
     .name = "pgsql",
     .sql = pgsql_sql,
+    .enforces_references = 1,
     .attach = attach,
     .detach = detach,
     .select = select_rows,

@@ -239,12 +239,12 @@ def grid_sql(g):
 
 def version_sql(version_id, p):
     """INSERT of the package_version row of P's pypi_version (created = modified = the
-    package's modified; upload_time = created, as Version.save() does)."""
+    package's modified; upload_time NULL: the API does not say when it was uploaded)."""
     return ("INSERT INTO package_version (id, created, modified, number, downloads, license,"
             " hidden, upload_time, development_status, supports_python3, package_id,"
             " licenses) VALUES ("
             f"{version_id}, {ts(p['modified'])}, {ts(p['modified'])},"
-            f" {lit(p['pypi_version'])}, 0, NULL, false, {ts(p['modified'])}, 0, false,"
+            f" {lit(p['pypi_version'])}, 0, NULL, false, NULL, 0, false,"
             f" {p['id']}, NULL);")
 
 

@@ -21,7 +21,9 @@ TRICKY = "quote\" back\\slash /slash \b\f\n\r\t \x01\x1f\x7f é 日本 🦄 \u20
 def package(pid, title, slug, **kw):
     obj = {
         "category": f"{BASE}/categories/1/", "grids": [], "id": pid, "title": title, "slug": slug,
-        "last_updated": None, "last_fetched": None, "repo_url": "", "pypi_version": None,
+        # repo_url is unique in the original's schema (PostgreSQL keeps it so)
+        "last_updated": None, "last_fetched": None,
+        "repo_url": f"https://github.com/example/{slug}", "pypi_version": None,
         "created": "2020-01-01T00:00:00-05:00", "modified": "2020-06-01T00:00:00.000001-04:00",
         "repo_forks": 0, "repo_description": "", "pypi_url": "", "documentation_url": None,
         "repo_watchers": 0, "commits_over_52": [], "participants": [],

@@ -16,6 +16,12 @@ import pytest
 
 import helpers
 
+
+# The SQLite index's own matching and ranking (docs/search.md); on PostgreSQL search is the
+# original's query, whose behaviour test_pg_search_sql.py pins (issue 13 brings SQLite's to it).
+SQLITE_MATCHING = pytest.mark.sqlite_only(
+    "SQLite's own search matching; PostgreSQL runs the original's query (test_pg_search_sql.py)")
+
 FIELDS = ["description", "title", "title_no_prefix", "slug_no_prefix", "clean_title",
           "absolute_url", "created", "modified", "weight", "item_type", "slug", "category",
           "repo_watchers", "repo_forks", "pypi_downloads", "score", "usage", "participants",
@@ -93,12 +99,14 @@ def test_title_matches_before_description_matches(real_server):
     assert weights["django-photo-albums"] > weights["gnocchi-gallery"]
 
 
+@SQLITE_MATCHING
 def test_prefix(real_server):
     assert "python-thumbnails" in titles(real_server, "thumb")
     assert "wagtail-whoosh" in titles(real_server, "whoo")
     assert "python-thumbnails" not in titles(real_server, "thumbnailzzz")
 
 
+@SQLITE_MATCHING
 def test_typos(real_server):
     got = titles(real_server, "djnago")
     assert got and all("django" in t.lower() or "dj" in t.lower() for t in got[:5])
@@ -115,6 +123,7 @@ def test_typos(real_server):
     assert titles(real_server, "jd") == []
 
 
+@SQLITE_MATCHING
 def test_stop_words(real_server):
     # PostgreSQL's english configuration leaves them out of a query; so do we
     assert "Django Starcross Gallery" in titles(real_server, "gallery for django")
@@ -138,12 +147,14 @@ def test_repeated_words_count_once(real_server):
     assert titles(real_server, "whoosh " * 20) == titles(real_server, "whoosh")
 
 
+@SQLITE_MATCHING
 def test_phrase(real_server):
     got = search(real_server, '"image gallery"')
     assert [r["slug"] for r in got] == ["django-photo-albums"]
     assert search(real_server, '"gallery image"') == []
 
 
+@SQLITE_MATCHING
 def test_exclusion(real_server):
     got = search(real_server, "gallery -django")
     assert got and all("django" not in text_of(r) for r in got)
@@ -161,6 +172,7 @@ def test_participants(real_server):
     assert [r["slug"] for r in got] == ["django-dynamic-forms"]
 
 
+@SQLITE_MATCHING
 def test_category_title(real_server):
     # a category's title is searched (weight D) and shown: South says "app" nowhere but in its
     # category, "App"
@@ -290,7 +302,8 @@ def package(pid, title, slug, description="", stars=0, forks=0, updated=None, ve
     stamp = "2020-01-01T00:00:00-05:00"
     return {"category": f"{base}categories/{category}/", "grids": [], "id": pid, "title": title,
             "slug": slug, "last_updated": updated.isoformat() if updated else None,
-            "last_fetched": None, "repo_url": "", "pypi_version": version, "created": stamp,
+            "last_fetched": None, "repo_url": f"https://github.com/example/{slug}",
+            "pypi_version": version, "created": stamp,
             "modified": stamp, "repo_forks": forks, "repo_description": description,
             "pypi_url": "", "documentation_url": docs, "repo_watchers": stars,
             "commits_over_52": [], "participants": list(participants)}
@@ -333,6 +346,7 @@ def test_weights_follow_the_table(ranking):
         assert got[p["slug"]] == weight(p, NOW), p["slug"]
 
 
+@SQLITE_MATCHING
 def test_ranking_order(ranking):
     got = [r["slug"] for r in search(ranking, "widget")]
     # the exact title first despite weight 0; then title matches by weight; the heaviest
@@ -351,6 +365,7 @@ def test_ranking_order(ranking):
     assert weight(RANKING[3], NOW) >= 75 and got.index("tools") < got.index("widget-a")
 
 
+@SQLITE_MATCHING
 def test_ranking_typo_prefix_phrase(ranking):
     assert [r["slug"] for r in search(ranking, "widgte")][:1] == ["widget-maker"]
     assert "celery-beat" in [r["slug"] for r in search(ranking, "celer")]
@@ -460,6 +475,7 @@ def words(text):
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+@SQLITE_MATCHING
 def test_generated_exact_titles(generated):
     srv, pkgs = generated
     rnd = random.Random(1)
@@ -470,6 +486,7 @@ def test_generated_exact_titles(generated):
                         " ".join(words(got[0]["title"])) == key), (p["slug"], got[0]["slug"])
 
 
+@SQLITE_MATCHING
 def test_generated_typos_and_prefixes(generated):
     srv, pkgs = generated
     vocab = {w for p in pkgs for w in words(p["title"]) + words(p["slug"])}
@@ -491,6 +508,7 @@ def test_generated_typos_and_prefixes(generated):
         assert any(x.startswith(prefix) for r in got for x in words(text_of(r))), (prefix, w)
 
 
+@SQLITE_MATCHING
 def test_generated_exclusion_and_phrase(generated):
     srv, pkgs = generated
     rnd = random.Random(3)
