@@ -69,6 +69,9 @@ $$;
 --     re-import of unchanged data;
 --   - TRUNCATE has no transition table: it always moves the generation, even on an empty
 --     table.
+--   - a bulk load (pkgindex-import into a database without packages sets
+--     pkgindex.bulk = 'on' for its transactions) moves nothing: it recounts, moves the
+--     generation and builds the search index itself once per file.
 -- SET search_path FROM CURRENT: a writer with another search_path still finds our tables.
 CREATE OR REPLACE FUNCTION pkgindex_changed() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
@@ -76,6 +79,9 @@ DECLARE
     k bigint := 0;
     renumbered boolean := false;
 BEGIN
+    IF current_setting('pkgindex.bulk', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE pkgindex_count SET n = 0, version = version + 1 WHERE name = TG_TABLE_NAME;
     ELSIF TG_OP = 'INSERT' THEN
@@ -285,7 +291,7 @@ CREATE TABLE IF NOT EXISTS pkgindex_search_dirty (
 CREATE OR REPLACE FUNCTION pkgindex_search_mark() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM searchv3_searchv3) THEN
+    IF current_setting('pkgindex.bulk', true) = 'on' OR NOT EXISTS (SELECT 1 FROM searchv3_searchv3) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN

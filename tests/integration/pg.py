@@ -115,13 +115,40 @@ class PgServer:
         _servers.append(self)
         self._pg("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--encoding=UTF8",
                  "--locale=C", "--no-sync")
-        opts = (f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' "
-                f"-c port={self.port} -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c max_connections=50 -c timezone=UTC")
-        self._pg("pg_ctl", "start", "-w", "-t", str(PG_TIMEOUT), "-D", self.data,
-                 "-l", self.logfile, "-o", opts)
-        self.started = True
+        self._opts = (f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' "
+                      f"-c port={self.port} -c fsync=off -c synchronous_commit=off "
+                      "-c full_page_writes=off -c max_connections=50 -c timezone=UTC")
+        self.resume()
         return self
+
+    def resume(self):
+        """Starts the server (again, after halt()), waiting until it accepts connections."""
+        self._pg("pg_ctl", "start", "-w", "-t", str(PG_TIMEOUT), "-D", self.data,
+                 "-l", self.logfile, "-o", self._opts)
+        self.started = True
+
+    def halt(self):
+        """Stops the server (-m fast: sessions are cut), keeping its data for resume()."""
+        self._pg("pg_ctl", "stop", "-w", "-m", "fast", "-D", self.data)
+        self.started = False
+
+    def pids(self):
+        """The postmaster and its children (backends, background processes): what a
+        `kill -STOP` of the server stops."""
+        with open(os.path.join(self.data, "postmaster.pid"), encoding="ascii") as f:
+            postmaster = int(f.readline())
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'
+                if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry))
+        return pids
 
     def log(self):
         try:
