@@ -9,6 +9,7 @@
 #include "store.h"
 #include "tz.h"
 
+#include "store_pgsql.h"
 #include "testdb.h"
 
 static apr_int64_t utc(const char *text)
@@ -389,7 +390,7 @@ static const char *placeholders(apr_pool_t *pool, const char *sql)
 static void test_labels(void **state)
 {
     testdb *t = *state;
-    const pki_sql_stmt *sql = pki_store_sqlite_backend.sql;
+    const pki_sql_stmt *sql = pki_store_sqlite_backend.sql, *pg = pki_store_pgsql_backend.sql;
     int i, j;
 
     /* Labels are distinct SQL identifiers (pgsql names statements with them), and every
@@ -406,7 +407,29 @@ static void test_labels(void **state)
             assert_string_not_equal(sql[i].label, sql[j].label);
         }
         assert_true(strlen(placeholders(t->pool, sql[i].sql)) <= PKI_SQL_MAX_ARGS);
+        /* the backends' statements are the same ones: same label, same arguments */
+        assert_non_null(pg[i].sql);
+        assert_string_equal(pg[i].label, sql[i].label);
+        assert_string_equal(placeholders(t->pool, pg[i].sql), placeholders(t->pool, sql[i].sql));
     }
+}
+
+/* PostgreSQL's SQLSTATEs (Appendix A) as the faults callers act on. */
+static void test_pgsql_faults(void **state)
+{
+    assert_int_equal(pki_pgsql_fault(NULL), PKI_DB_FAULT_UNAVAILABLE);
+    assert_int_equal(pki_pgsql_fault("08006"), PKI_DB_FAULT_UNAVAILABLE); /* connection failure */
+    assert_int_equal(pki_pgsql_fault("57P01"), PKI_DB_FAULT_UNAVAILABLE); /* admin shutdown */
+    assert_int_equal(pki_pgsql_fault("3D000"), PKI_DB_FAULT_UNAVAILABLE); /* no database */
+    assert_int_equal(pki_pgsql_fault("28P01"), PKI_DB_FAULT_UNAVAILABLE); /* wrong password */
+    assert_int_equal(pki_pgsql_fault("23505"), PKI_DB_FAULT_CONFLICT);
+    assert_int_equal(pki_pgsql_fault("23503"), PKI_DB_FAULT_OTHER); /* a foreign key */
+    assert_int_equal(pki_pgsql_fault("40P01"), PKI_DB_FAULT_BUSY);  /* deadlock */
+    assert_int_equal(pki_pgsql_fault("55P03"), PKI_DB_FAULT_BUSY);  /* lock_timeout */
+    assert_int_equal(pki_pgsql_fault("57014"), PKI_DB_FAULT_BUSY);  /* statement_timeout */
+    assert_int_equal(pki_pgsql_fault("53100"), PKI_DB_FAULT_FULL);
+    assert_int_equal(pki_pgsql_fault("25006"), PKI_DB_FAULT_READONLY); /* a hot standby */
+    assert_int_equal(pki_pgsql_fault("42P01"), PKI_DB_FAULT_OTHER);    /* no such table */
 }
 
 static void test_broken_database(void **state)
@@ -521,6 +544,7 @@ int main(void)
                                         testdb_teardown),
         cmocka_unit_test_setup_teardown(test_empty_tables, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_labels, testdb_setup, testdb_teardown),
+        cmocka_unit_test(test_pgsql_faults),
         cmocka_unit_test_setup_teardown(test_broken_database, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_schema_change_reads, testdb_setup, testdb_teardown),
         cmocka_unit_test_setup_teardown(test_schema_change_writes, testdb_setup, testdb_teardown),
