@@ -651,9 +651,10 @@ static void write_item(importer *im, const item *it)
                apr_psprintf(im->rpool, "%s with this %s already exists.", kind_name(it->kind),
                             field_words(im->rpool, im->db->conflict)));
     } else if (rv != APR_SUCCESS && im->db->fault == PKI_DB_FAULT_CONFLICT) {
-        apr_int64_t owner = 0;
+        apr_int64_t owner = im->db->holder;
         im->fatal = 1; /* the transaction is over; its reads still see what it wrote */
-        if (pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
+        if (!owner &&
+            pki_store_slug_owner(im->db, im->rpool, it->kind, slug, &owner) != APR_SUCCESS) {
             owner = 0;
         }
         refuse(im, it->line, it->kind, it->id, "slug", slug_held(im, it->kind, owner));
@@ -665,6 +666,8 @@ static void write_item(importer *im, const item *it)
 }
 
 /* Minimal rows for objects the input only links to (--create-missing). */
+#define PLACEHOLDER_REPO "https://placeholder.invalid/packages/"
+
 static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id, int counted)
 {
     const char *label = apr_psprintf(im->rpool, "%s-%" APR_INT64_T_FMT, kind_name(res), id);
@@ -698,7 +701,10 @@ static apr_status_t placeholder(importer *im, pki_resource res, apr_int64_t id, 
         p.title = p.slug = label;
         p.last_updated = p.last_fetched = PKI_TIME_NULL;
         p.created = p.modified = im->now;
-        p.repo_url = p.repo_description = p.pypi_url = p.participants = "";
+        /* repo_url is unique in the original's schema (PostgreSQL keeps it so): a reserved
+         * name (RFC 2606's .invalid) that says what the row is */
+        p.repo_url = apr_psprintf(im->rpool, PLACEHOLDER_REPO "%" APR_INT64_T_FMT, id);
+        p.repo_description = p.pypi_url = p.participants = "";
         p.documentation_url = "";
         p.commits_over_52 = "[]";
         return pki_store_put_package(im->db, im->rpool, &p);

@@ -166,6 +166,30 @@ static int rebuild_index(apr_pool_t *pool, pki_db *db, cli *c)
     return rv == APR_SUCCESS;
 }
 
+/* --init alone, on a database with data (a Django Packages database): the search index is
+ * brought up to date (built, when it is empty), so the database is ready to serve. */
+static int sync_index(apr_pool_t *pool, pki_db *db, cli *c)
+{
+    apr_time_t started = apr_time_now();
+    apr_status_t rv;
+    int rebuilt = 0;
+
+    if ((rv = pki_store_begin(db, pool)) == APR_SUCCESS) {
+        rv = pki_store_search_sync(db, pool, &rebuilt);
+        if (pki_store_end(db, pool, rv == APR_SUCCESS) != APR_SUCCESS) {
+            rv = APR_EGENERAL;
+        }
+    }
+    if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+        fprintf(stderr, "pkgindex-import: search index not brought up to date: %s (%s)\n",
+                pki_import_fault_advice(db->fault), db->error ? db->error : "failed");
+    } else if (rebuilt && !c->quiet) {
+        fprintf(stderr, "search index built (%.1f s)\n",
+                (double)(apr_time_now() - started) / APR_USEC_PER_SEC);
+    }
+    return rv == APR_SUCCESS || rv == APR_ENOTIMPL;
+}
+
 static int do_reindex(apr_pool_t *pool, pki_db *db, cli *c, int fresh)
 {
     int ok = rebuild_index(pool, db, c);
@@ -345,6 +369,10 @@ int main(int argc, const char *const *argv)
     }
     if (reindex) {
         return do_reindex(pool, &db, &c, fresh);
+    }
+    if (opt->ind >= argc) { /* --init alone */
+        int ok = sync_index(pool, &db, &c);
+        return close_db(pool, &db, fresh) && ok ? 0 : 1;
     }
 
     if (prune) {

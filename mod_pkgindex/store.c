@@ -22,6 +22,7 @@ void pki_store_fail(pki_db *db, pki_db_fault fault, const char *why)
     db->error = why;
     db->fault = fault;
     db->conflict = NULL;
+    db->holder = 0;
 }
 
 apr_status_t pki_store_attach(pki_db *db, apr_pool_t *conn_pool, const char *driver, void *native)

@@ -37,6 +37,9 @@ typedef struct pki_db {
     /* With PKI_DB_FAULT_CONFLICT: the field whose uniqueness the write would break, when the
      * database says (PostgreSQL's constraint); NULL means the slug, the API's only one. */
     const char *conflict;
+    /* With PKI_DB_FAULT_CONFLICT on the slug: the object holding it, when the write said (0:
+     * ask pki_store_slug_owner, if the transaction still answers). */
+    apr_int64_t holder;
 } pki_db;
 
 /* Binds DB to a connection of apr_dbd's driver DRIVER (its name, apr_dbd_name) whose native

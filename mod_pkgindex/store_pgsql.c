@@ -88,10 +88,16 @@ static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
                               " IS DISTINCT FROM (excluded.created, excluded.modified,"
                               " excluded.title, excluded.slug, excluded.description,"
                               " excluded.title_plural, excluded.show_pypi)"},
+    /* A grid or package whose slug another one holds is not written: the statement answers
+     * the holder's id instead of failing, so the transaction (and a look at who holds it)
+     * goes on. Its arguments' types are spelled out: an INSERT ... SELECT infers none. */
     [PKI_SQL_GRID_PUT] = {"pkgindex_grid_put",
-                          "INSERT INTO grid_grid AS t (id, created, modified, title, slug,"
-                          " description, is_locked, header) VALUES (%lld, %s, %s, %s, %s, %s,"
-                          " %d::int <> 0, %d::int <> 0)"
+                          "WITH holder AS (SELECT id FROM grid_grid WHERE slug = $5::varchar"
+                          " AND id <> $1::bigint), put AS (INSERT INTO grid_grid AS t (id,"
+                          " created, modified, title, slug, description, is_locked, header)"
+                          " SELECT %lld::bigint, %s::timestamptz, %s::timestamptz, %s::varchar,"
+                          " %s::varchar, %s::text, %d::int <> 0, %d::int <> 0"
+                          " WHERE NOT EXISTS (SELECT 1 FROM holder)"
                           " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
                           " modified = excluded.modified, title = excluded.title,"
                           " slug = excluded.slug, description = excluded.description,"
@@ -99,16 +105,21 @@ static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
                           " WHERE (t.created, t.modified, t.title, t.slug, t.description,"
                           " t.is_locked, t.header) IS DISTINCT FROM (excluded.created,"
                           " excluded.modified, excluded.title, excluded.slug,"
-                          " excluded.description, excluded.is_locked, excluded.header)"},
+                          " excluded.description, excluded.is_locked, excluded.header)"
+                          " RETURNING 1) SELECT id FROM holder"},
     [PKI_SQL_PACKAGE_PUT] =
         {"pkgindex_package_put",
-         "INSERT INTO package_package AS t (id, created, modified, title, slug,"
-         " category_id, repo_description, repo_url, repo_watchers, repo_forks,"
-         " pypi_url, participants, last_fetched, documentation_url,"
+         "WITH holder AS (SELECT id FROM package_package WHERE slug = $5::varchar"
+         " AND id <> $1::bigint), put AS (INSERT INTO package_package AS t (id, created,"
+         " modified, title, slug, category_id, repo_description, repo_url, repo_watchers,"
+         " repo_forks, pypi_url, participants, last_fetched, documentation_url,"
          " commits_over_52w, last_commit_date, latest_version_id, pypi_downloads, score,"
-         " favorite_count, repo_host, commit_count, last_exception_count) VALUES (%lld, %s, %s,"
-         " %s, %s, %lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %s::jsonb, %s, (SELECT MAX(id)"
-         " FROM package_version WHERE package_id = %lld AND number = %s), 0, 0, 0, '', 0, 0)"
+         " favorite_count, repo_host, commit_count, last_exception_count) SELECT"
+         " %lld::bigint, %s::timestamptz, %s::timestamptz, %s::varchar, %s::varchar,"
+         " %lld::bigint, %s::text, %s::varchar, %lld::int, %lld::int, %s::varchar, %s::text,"
+         " %s::timestamptz, %s::varchar, %s::jsonb, %s::timestamptz, (SELECT MAX(id)"
+         " FROM package_version WHERE package_id = %lld::bigint AND number = %s::varchar),"
+         " 0, 0, 0, '', 0, 0 WHERE NOT EXISTS (SELECT 1 FROM holder)"
          " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"
          " modified = excluded.modified, title = excluded.title,"
          " slug = excluded.slug, category_id = excluded.category_id,"
@@ -128,7 +139,8 @@ static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
          " excluded.title, excluded.slug, excluded.category_id, excluded.repo_description,"
          " excluded.repo_url, excluded.repo_watchers, excluded.repo_forks, excluded.pypi_url,"
          " excluded.participants, excluded.last_fetched, excluded.documentation_url,"
-         " excluded.commits_over_52w, excluded.last_commit_date, excluded.latest_version_id)"},
+         " excluded.commits_over_52w, excluded.last_commit_date, excluded.latest_version_id)"
+         " RETURNING 1) SELECT id FROM holder"},
     /* upload_time stays NULL (the column allows it): the API does not say when a version was
      * uploaded, and SQLite's rows say the same */
     [PKI_SQL_VERSION_ADD] = {"pkgindex_version_add",
@@ -621,9 +633,23 @@ static apr_int64_t col_integer(pki_rows *rows, int col)
 static apr_status_t exec(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
 {
     PGresult *res = run(db, pool, id, args);
+    apr_int64_t holder;
 
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    /* a write that answers a row was not made: the row names who holds the slug */
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        holder = apr_atoi64(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        pki_store_fail(db, PKI_DB_FAULT_CONFLICT,
+                       apr_psprintf(pool, "%s: the slug is held by %" APR_INT64_T_FMT,
+                                    pgsql_sql[id].label, holder));
+        db->holder = holder;
+        return APR_EGENERAL;
+    }
     PQclear(res);
-    return res ? APR_SUCCESS : APR_EGENERAL;
+    return APR_SUCCESS;
 }
 
 static apr_status_t script(pki_db *db, apr_pool_t *pool, const char *sql)

@@ -137,15 +137,18 @@ def test_frozen_server(own_pg, served):
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
         thawed = time.monotonic()
-        time.sleep(RECOVERY + 1)
+        time.sleep(2 * RECOVERY + 1)
     answers = load.answers
     # no request waited for good: each answered within the module's wait (plus a margin)
     # of the moment it could no longer be answered
     assert all(not isinstance(r, Exception) for _, _, _, r in answers)
     assert all(is_503(r) or right(r, expected, u) for _, _, u, r in answers)
     assert all(e - max(s, frozen) < ANSWER_WAIT + MARGIN for s, e, _, _ in answers)
-    late = [(r, u) for s, _, u, r in answers if s > thawed + RECOVERY]
-    assert late and all(right(r, expected, u) for r, u in late)
+    # after a freeze (not a restart) only "no thread waits for good" is asked: all right
+    # again, with room for a loaded machine's backlog
+    late = [(s - thawed, r, u) for s, _, u, r in answers if s > thawed + 2 * RECOVERY]
+    assert late and all(right(r, expected, u) for _, r, u in late), \
+        [(round(t, 2), u, r) for t, r, u in late if not right(r, expected, u)][:3]
 
 
 @pytest.fixture(scope="module")
