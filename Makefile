@@ -20,7 +20,7 @@ IMPORT := bin/pkgindex-import
 
 # The httpd-free core: plain C on APR and apr_dbd, shared by the module, the tools and the tests.
 CORE_SRCS := buf jsonw tz query route negotiate links search render render_html api cache parse \
-             import_scan import errlog store store_sqlite store_sqlite_fts5 store_sqlite_search \
+             import_scan import errlog store store_sql store_sqlite store_sqlite_fts5 store_sqlite_search \
              store_sqlite_open store_pgsql store_pgsql_search store_pgsql_open
 GLUE_SRCS := config mod_pkgindex
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

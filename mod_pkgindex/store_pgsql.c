@@ -14,66 +14,21 @@
 #include <apr_strings.h>
 
 #include "store_pgsql.h"
+#include "store_sql.h"
 
-#define PACKAGE_COLUMNS                                                                            \
-    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"             \
-    " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
-    " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
-    " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
-#define GRID_COLUMNS                                                                               \
-    "SELECT id, title, slug, description, is_locked, header, created, modified FROM grid_grid "
-#define CATEGORY_COLUMNS                                                                           \
-    "SELECT id, title, slug, description, title_plural, show_pypi, created, modified"              \
-    " FROM package_category "
-/* A grid's packages are ordered by title in code-point order (UTF-8 bytes: COLLATE "C"),
- * whatever the database's collation, as on SQLite. */
-#define GRID_MEMBERS                                                                               \
-    "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
-    " JOIN package_package p ON p.id = gp.package_id "
-
-/* The same statements as SQLite's, on the original's columns. Inserted rows fill every NOT
- * NULL column the API does not carry with the original's Python defaults, so the Django
- * application can keep using the database; updates leave those columns alone. */
+/* PostgreSQL's own statements (the rest are pki_sql_common's). A grid's packages are
+ * ordered by title in code-point order (UTF-8 bytes: COLLATE "C"), whatever the database's
+ * collation, as on SQLite. Inserted rows fill every NOT NULL column the API does not carry
+ * with the original's Python defaults, so the Django application can keep using the
+ * database; updates leave those columns alone. */
 static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
-    [PKI_SQL_PACKAGE_BY_ID] = {"pkgindex_package_by_id", PACKAGE_COLUMNS "WHERE p.id = %lld"},
-    [PKI_SQL_PACKAGE_BY_SLUG] = {"pkgindex_package_by_slug", PACKAGE_COLUMNS "WHERE p.slug = %s"},
-    [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
-                               "SELECT package_id, grid_id FROM grid_gridpackage"
-                               " WHERE package_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count",
-                               "SELECT n FROM pkgindex_count WHERE name = 'package_package'"},
-    [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
-                              PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
-    [PKI_SQL_PACKAGE_PAGE_DEEP] =
-        {"pkgindex_package_page_deep", PACKAGE_COLUMNS
-         "WHERE p.id <= COALESCE((SELECT (SELECT id FROM package_package WHERE id >= c.id"
-         " ORDER BY id LIMIT 1 OFFSET %lld) FROM pkgindex_checkpoint c JOIN pkgindex_count k"
-         " ON k.name = c.name WHERE c.name = 'package_package' AND c.seq = %lld"
-         " AND k.checkpoint_version = k.version), (SELECT id FROM package_package"
-         " ORDER BY id DESC LIMIT 1 OFFSET %lld)) ORDER BY p.id DESC LIMIT %lld"},
-    [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
-                                    "SELECT package_id, grid_id FROM grid_gridpackage"
-                                    " WHERE package_id BETWEEN %lld AND %lld"
-                                    " ORDER BY package_id, id"},
-    [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
     [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
                                GRID_MEMBERS "WHERE gp.grid_id = %lld"
                                             " ORDER BY p.title COLLATE \"C\", p.id"},
-    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count",
-                            "SELECT n FROM pkgindex_count WHERE name = 'grid_grid'"},
-    [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
-                           GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
     [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
                                     GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
                                                  " ORDER BY gp.grid_id DESC,"
                                                  " p.title COLLATE \"C\", p.id"},
-    [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
-                                "SELECT n FROM pkgindex_count WHERE name = 'package_category'"},
-    [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
-                               CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
-
     /* Upserts by id; an unchanged row is not written (no trigger fires, caches stay valid). */
     [PKI_SQL_CATEGORY_PUT] = {"pkgindex_category_put",
                               "INSERT INTO package_category AS t (id, created, modified, title,"
@@ -150,62 +105,12 @@ static const pki_sql_stmt pgsql_sql[PKI_SQL_COUNT_] = {
                              " %s::varchar, 0, false, 0, false"
                              " WHERE NOT EXISTS (SELECT 1 FROM package_version"
                              " WHERE package_id = %lld AND number = %s)"},
-    [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
-                                     "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
-                            "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
-                            " VALUES (%s, %s, %lld, %lld)"},
-    [PKI_SQL_MEMBER_REMOVE] = {"pkgindex_member_remove",
-                               "DELETE FROM grid_gridpackage WHERE grid_id = %lld"
-                               " AND package_id = %lld"},
-    [PKI_SQL_GRID_MEMBERS] = {"pkgindex_grid_members",
-                              "SELECT grid_id, package_id FROM grid_gridpackage"
-                              " WHERE grid_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_SLUG_OWNER] = {"pkgindex_package_slug_owner",
-                                    "SELECT id FROM package_package WHERE slug = %s"},
-    [PKI_SQL_GRID_SLUG_OWNER] = {"pkgindex_grid_slug_owner",
-                                 "SELECT id FROM grid_grid WHERE slug = %s"},
-    [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
-                                "SELECT id FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_EXISTS] = {"pkgindex_grid_exists", "SELECT id FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_EXISTS] = {"pkgindex_category_exists",
-                                 "SELECT id FROM package_category WHERE id = %lld"},
-    [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
-    [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
-                                     "SELECT p.category_id, MIN(p.id) FROM package_package p"
-                                     " LEFT JOIN package_category c ON c.id = p.category_id"
-                                     " WHERE c.id IS NULL GROUP BY p.category_id"
-                                     " ORDER BY p.category_id"},
-    [PKI_SQL_DANGLING_GRIDS] = {"pkgindex_dangling_grids",
-                                "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
-                                " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
-                                " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
-    [PKI_SQL_GENERATION] = {"pkgindex_generation",
-                            "SELECT generation FROM pkgindex_state WHERE id = 1"},
-    [PKI_SQL_PACKAGE_IDS] = {"pkgindex_package_ids", "SELECT id FROM package_package ORDER BY id"},
-    [PKI_SQL_GRID_IDS] = {"pkgindex_grid_ids", "SELECT id FROM grid_grid ORDER BY id"},
-    [PKI_SQL_CATEGORY_IDS] = {"pkgindex_category_ids",
-                              "SELECT id FROM package_category ORDER BY id"},
-    [PKI_SQL_PACKAGE_MEMBERS_DELETE] = {"pkgindex_package_members_delete",
-                                        "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_VERSION_UNLINK] = {"pkgindex_package_version_unlink",
-                                        "UPDATE package_package SET latest_version_id = NULL"
-                                        " WHERE id = %lld"},
-    [PKI_SQL_PACKAGE_VERSIONS_DELETE] = {"pkgindex_package_versions_delete",
-                                         "DELETE FROM package_version WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_DELETE] = {"pkgindex_package_delete",
-                                "DELETE FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_MEMBERS_DELETE] = {"pkgindex_grid_members_delete",
-                                     "DELETE FROM grid_gridpackage WHERE grid_id = %lld"},
-    [PKI_SQL_GRID_DELETE] = {"pkgindex_grid_delete", "DELETE FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_USERS] = {"pkgindex_category_users",
-                                "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
-    [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
-                                 "DELETE FROM package_category WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_PACKAGE_IDS] = {"pkgindex_category_package_ids",
-                                      "SELECT category_id, id FROM package_package"
-                                      " WHERE category_id = %lld ORDER BY id"},
 };
+
+static const pki_sql_stmt *sql_of(pki_sql_id id)
+{
+    return pki_sql_statement(&pki_store_pgsql_backend, id);
+}
 
 /* --- Errors --- */
 
@@ -367,7 +272,7 @@ apr_status_t pki_pgsql_attach(pki_db *db, PGconn *conn, apr_pool_t *pool, int ow
     c->timeout = owned ? 0 : PGSQL_ANSWER_WAIT;
     PQsetNoticeProcessor(conn, no_notices, NULL);
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
-        translate(pool, pgsql_sql[i].sql, &c->sql[i], c->types[i]);
+        translate(pool, sql_of(i)->sql, &c->sql[i], c->types[i]);
     }
     apr_pool_userdata_set(c, STATE_KEY, state_cleanup, pool);
     db->conn = c;
@@ -536,13 +441,13 @@ static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **a
         const char *state;
 
         prepared = c->prepared[id];
-        if (pki_pgsql_prepare(db, pool, pgsql_sql[id].label, c->sql[id], n, &prepared) !=
+        if (pki_pgsql_prepare(db, pool, sql_of(id)->label, c->sql[id], n, &prepared) !=
             APR_SUCCESS) {
             return NULL;
         }
         c->prepared[id] = (char)prepared;
         res = pki_pgsql_answer(
-            c, PQsendQueryPrepared(c->conn, pgsql_sql[id].label, n, values, NULL, NULL, 0));
+            c, PQsendQueryPrepared(c->conn, sql_of(id)->label, n, values, NULL, NULL, 0));
         st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             return res;
@@ -559,7 +464,7 @@ static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **a
         }
         break;
     }
-    pki_pgsql_failed(db, pool, pgsql_sql[id].label, res);
+    pki_pgsql_failed(db, pool, sql_of(id)->label, res);
     PQclear(res);
     return NULL;
 }
@@ -644,7 +549,7 @@ static apr_status_t exec(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void
         PQclear(res);
         pki_store_fail(db, PKI_DB_FAULT_CONFLICT,
                        apr_psprintf(pool, "%s: the slug is held by %" APR_INT64_T_FMT,
-                                    pgsql_sql[id].label, holder));
+                                    sql_of(id)->label, holder));
         db->holder = holder;
         return APR_EGENERAL;
     }
@@ -786,32 +691,11 @@ const pki_store_backend pki_store_pgsql_backend = {
     .lock_wait = lock_wait,
     .check = check,
     .writable = writable,
-    .recount_sql = "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_package),"
-                   " version = version + 1 WHERE name = 'package_package';\n"
-                   "UPDATE pkgindex_count SET n = (SELECT count(*) FROM grid_grid),"
-                   " version = version + 1 WHERE name = 'grid_grid';\n"
-                   "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_category),"
-                   " version = version + 1 WHERE name = 'package_category';\n"
-                   "UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;\n",
-    .checkpoints_sql =
-        "DELETE FROM pkgindex_checkpoint WHERE name = 'package_package'"
-        " AND (SELECT checkpoint_version <> version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "INSERT INTO pkgindex_checkpoint (name, seq, id) SELECT 'package_package', rn / 256, id"
-        " FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM package_package) AS t"
-        " WHERE rn % 256 = 0 AND (SELECT checkpoint_version <> version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "UPDATE pkgindex_count SET checkpoint_version = version"
-        " WHERE name = 'package_package';\n"
-        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_package)"
-        " WHERE name = 'package_package' AND n <> (SELECT count(*) FROM package_package);\n"
-        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM grid_grid)"
-        " WHERE name = 'grid_grid' AND n <> (SELECT count(*) FROM grid_grid);\n"
-        "UPDATE pkgindex_count SET n = (SELECT count(*) FROM package_category)"
-        " WHERE name = 'package_category' AND n <> (SELECT count(*) FROM "
-        "package_category);\n" SEQUENCE_PAST("package_category") SEQUENCE_PAST("package_package")
-            SEQUENCE_PAST("package_version") SEQUENCE_PAST("grid_grid")
-                SEQUENCE_PAST("grid_gridpackage"),
+    .recount_sql = PKI_SQL_RECOUNT
+    "UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;\n",
+    .checkpoints_sql = PKI_SQL_CHECKPOINTS SEQUENCE_PAST("package_category")
+        SEQUENCE_PAST("package_package") SEQUENCE_PAST("package_version") SEQUENCE_PAST("grid_grid")
+            SEQUENCE_PAST("grid_gridpackage"),
     .search = pki_pgsql_search,
     .search_sync = pki_pgsql_search_sync,
     .search_rebuild = pki_pgsql_search_rebuild,

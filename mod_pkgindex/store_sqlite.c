@@ -12,64 +12,16 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "store_sql.h"
 #include "store_sqlite.h"
 
-#define PACKAGE_COLUMNS                                                                            \
-    "SELECT p.id, p.category_id, p.title, p.slug, p.last_commit_date, p.last_fetched,"             \
-    " p.repo_url, v.number, p.created, p.modified, p.repo_forks, p.repo_description,"              \
-    " p.pypi_url, p.documentation_url, p.repo_watchers, p.commits_over_52w, p.participants"        \
-    " FROM package_package p LEFT JOIN package_version v ON v.id = p.latest_version_id "
-#define GRID_COLUMNS                                                                               \
-    "SELECT id, title, slug, description, is_locked, header, created, modified FROM grid_grid "
-#define CATEGORY_COLUMNS                                                                           \
-    "SELECT id, title, slug, description, title_plural, show_pypi, created, modified"              \
-    " FROM package_category "
-/* A grid's packages are ordered by title in code-point order, as the original's C collation. */
-#define GRID_MEMBERS                                                                               \
-    "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
-    " JOIN package_package p ON p.id = gp.package_id "
-
-/* A page is a contiguous run of ids, so its memberships are one range query (no N+1). */
+/* SQLite's own statements (the rest are pki_sql_common's). */
 static const pki_sql_stmt sqlite_sql[PKI_SQL_COUNT_] = {
-    [PKI_SQL_PACKAGE_BY_ID] = {"pkgindex_package_by_id", PACKAGE_COLUMNS "WHERE p.id = %lld"},
-    [PKI_SQL_PACKAGE_BY_SLUG] = {"pkgindex_package_by_slug", PACKAGE_COLUMNS "WHERE p.slug = %s"},
-    [PKI_SQL_PACKAGE_GRIDS] = {"pkgindex_package_grids",
-                               "SELECT package_id, grid_id FROM grid_gridpackage"
-                               " WHERE package_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_COUNT] = {"pkgindex_package_count",
-                               "SELECT n FROM pkgindex_count WHERE name = 'package_package'"},
-    [PKI_SQL_PACKAGE_PAGE] = {"pkgindex_package_page",
-                              PACKAGE_COLUMNS "ORDER BY p.id DESC LIMIT %lld OFFSET %lld"},
-    /* A page far down the list: its first id from the nearest checkpoint (at most 255 steps),
-     * or, when the checkpoints are stale, from plain OFFSET. Same rows as PACKAGE_PAGE. */
-    [PKI_SQL_PACKAGE_PAGE_DEEP] =
-        {"pkgindex_package_page_deep", PACKAGE_COLUMNS
-         "WHERE p.id <= COALESCE((SELECT (SELECT id FROM package_package WHERE id >= c.id"
-         " ORDER BY id LIMIT 1 OFFSET %lld) FROM pkgindex_checkpoint c JOIN pkgindex_count k"
-         " ON k.name = c.name WHERE c.name = 'package_package' AND c.seq = %lld"
-         " AND k.checkpoint_version = k.version), (SELECT id FROM package_package"
-         " ORDER BY id DESC LIMIT 1 OFFSET %lld)) ORDER BY p.id DESC LIMIT %lld"},
-    [PKI_SQL_PACKAGE_PAGE_GRIDS] = {"pkgindex_package_page_grids",
-                                    "SELECT package_id, grid_id FROM grid_gridpackage"
-                                    " WHERE package_id BETWEEN %lld AND %lld"
-                                    " ORDER BY package_id, id"},
-    [PKI_SQL_GRID_BY_ID] = {"pkgindex_grid_by_id", GRID_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_GRID_BY_SLUG] = {"pkgindex_grid_by_slug", GRID_COLUMNS "WHERE slug = %s"},
     [PKI_SQL_GRID_PACKAGES] = {"pkgindex_grid_packages",
                                GRID_MEMBERS "WHERE gp.grid_id = %lld ORDER BY p.title, p.id"},
-    [PKI_SQL_GRID_COUNT] = {"pkgindex_grid_count",
-                            "SELECT n FROM pkgindex_count WHERE name = 'grid_grid'"},
-    [PKI_SQL_GRID_PAGE] = {"pkgindex_grid_page",
-                           GRID_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
     [PKI_SQL_GRID_PAGE_PACKAGES] = {"pkgindex_grid_page_packages",
                                     GRID_MEMBERS "WHERE gp.grid_id BETWEEN %lld AND %lld"
                                                  " ORDER BY gp.grid_id DESC, p.title, p.id"},
-    [PKI_SQL_CATEGORY_BY_ID] = {"pkgindex_category_by_id", CATEGORY_COLUMNS "WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_COUNT] = {"pkgindex_category_count",
-                                "SELECT n FROM pkgindex_count WHERE name = 'package_category'"},
-    [PKI_SQL_CATEGORY_PAGE] = {"pkgindex_category_page",
-                               CATEGORY_COLUMNS "ORDER BY id DESC LIMIT %lld OFFSET %lld"},
-
     /* Upserts by id: the same statement creates and updates, so importing twice is a no-op. */
     [PKI_SQL_CATEGORY_PUT] = {"pkgindex_category_put",
                               "INSERT INTO package_category (id, created, modified, title, slug,"
@@ -129,64 +81,12 @@ static const pki_sql_stmt sqlite_sql[PKI_SQL_COUNT_] = {
                              "INSERT INTO package_version (created, modified, package_id, number)"
                              " SELECT %s, %s, %lld, %s WHERE NOT EXISTS (SELECT 1 FROM"
                              " package_version WHERE package_id = %lld AND number = %s)"},
-    [PKI_SQL_PACKAGE_GRIDS_CLEAR] = {"pkgindex_package_grids_clear",
-                                     "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_MEMBER_ADD] = {"pkgindex_member_add",
-                            "INSERT INTO grid_gridpackage (created, modified, grid_id, package_id)"
-                            " VALUES (%s, %s, %lld, %lld)"},
-    [PKI_SQL_MEMBER_REMOVE] = {"pkgindex_member_remove",
-                               "DELETE FROM grid_gridpackage WHERE grid_id = %lld"
-                               " AND package_id = %lld"},
-    [PKI_SQL_GRID_MEMBERS] = {"pkgindex_grid_members",
-                              "SELECT grid_id, package_id FROM grid_gridpackage"
-                              " WHERE grid_id = %lld ORDER BY id"},
-    [PKI_SQL_PACKAGE_SLUG_OWNER] = {"pkgindex_package_slug_owner",
-                                    "SELECT id FROM package_package WHERE slug = %s"},
-    [PKI_SQL_GRID_SLUG_OWNER] = {"pkgindex_grid_slug_owner",
-                                 "SELECT id FROM grid_grid WHERE slug = %s"},
-    [PKI_SQL_PACKAGE_EXISTS] = {"pkgindex_package_exists",
-                                "SELECT id FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_EXISTS] = {"pkgindex_grid_exists", "SELECT id FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_EXISTS] = {"pkgindex_category_exists",
-                                 "SELECT id FROM package_category WHERE id = %lld"},
-    [PKI_SQL_FIRST_CATEGORY] = {"pkgindex_first_category", "SELECT MIN(id) FROM package_category"},
-    [PKI_SQL_DANGLING_CATEGORIES] = {"pkgindex_dangling_categories",
-                                     "SELECT p.category_id, MIN(p.id) FROM package_package p"
-                                     " LEFT JOIN package_category c ON c.id = p.category_id"
-                                     " WHERE c.id IS NULL GROUP BY p.category_id"
-                                     " ORDER BY p.category_id"},
-    [PKI_SQL_DANGLING_GRIDS] = {"pkgindex_dangling_grids",
-                                "SELECT gp.grid_id, MIN(gp.package_id) FROM grid_gridpackage gp"
-                                " LEFT JOIN grid_grid g ON g.id = gp.grid_id WHERE g.id IS NULL"
-                                " GROUP BY gp.grid_id ORDER BY gp.grid_id"},
-    [PKI_SQL_GENERATION] = {"pkgindex_generation",
-                            "SELECT generation FROM pkgindex_state WHERE id = 1"},
-    /* deletes: an object and what belongs to it (the triggers keep counts, the data generation
-     * and the search marks) */
-    [PKI_SQL_PACKAGE_IDS] = {"pkgindex_package_ids", "SELECT id FROM package_package ORDER BY id"},
-    [PKI_SQL_GRID_IDS] = {"pkgindex_grid_ids", "SELECT id FROM grid_grid ORDER BY id"},
-    [PKI_SQL_CATEGORY_IDS] = {"pkgindex_category_ids",
-                              "SELECT id FROM package_category ORDER BY id"},
-    [PKI_SQL_PACKAGE_MEMBERS_DELETE] = {"pkgindex_package_members_delete",
-                                        "DELETE FROM grid_gridpackage WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_VERSION_UNLINK] = {"pkgindex_package_version_unlink",
-                                        "UPDATE package_package SET latest_version_id = NULL"
-                                        " WHERE id = %lld"},
-    [PKI_SQL_PACKAGE_VERSIONS_DELETE] = {"pkgindex_package_versions_delete",
-                                         "DELETE FROM package_version WHERE package_id = %lld"},
-    [PKI_SQL_PACKAGE_DELETE] = {"pkgindex_package_delete",
-                                "DELETE FROM package_package WHERE id = %lld"},
-    [PKI_SQL_GRID_MEMBERS_DELETE] = {"pkgindex_grid_members_delete",
-                                     "DELETE FROM grid_gridpackage WHERE grid_id = %lld"},
-    [PKI_SQL_GRID_DELETE] = {"pkgindex_grid_delete", "DELETE FROM grid_grid WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_USERS] = {"pkgindex_category_users",
-                                "SELECT COUNT(*) FROM package_package WHERE category_id = %lld"},
-    [PKI_SQL_CATEGORY_DELETE] = {"pkgindex_category_delete",
-                                 "DELETE FROM package_category WHERE id = %lld"},
-    [PKI_SQL_CATEGORY_PACKAGE_IDS] = {"pkgindex_category_package_ids",
-                                      "SELECT category_id, id FROM package_package"
-                                      " WHERE category_id = %lld ORDER BY id"},
 };
+
+static const pki_sql_stmt *sql_of(pki_sql_id id)
+{
+    return pki_sql_statement(&pki_store_sqlite_backend, id);
+}
 
 pki_db_fault pki_sqlite_fault(sqlite3 *conn)
 {
@@ -311,7 +211,7 @@ static void detach(pki_db *db)
 static sqlite3_stmt *statement(pki_db *db, apr_pool_t *pool, pki_sql_id id)
 {
     pki_sqlite *s = db->conn;
-    const char *p, *text = sqlite_sql[id].sql;
+    const char *p, *text = sql_of(id)->sql;
     char *sql, *o;
     int k = 0;
 
@@ -335,7 +235,7 @@ static sqlite3_stmt *statement(pki_db *db, apr_pool_t *pool, pki_sql_id id)
     s->types[id][k] = '\0';
     if (sqlite3_prepare_v3(s->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL) !=
         SQLITE_OK) {
-        pki_sqlite_failed(db, pool, sqlite_sql[id].label);
+        pki_sqlite_failed(db, pool, sql_of(id)->label);
         sqlite3_finalize(s->stmts[id]);
         s->stmts[id] = NULL;
     }
@@ -364,7 +264,7 @@ static sqlite3_stmt *bound(pki_db *db, apr_pool_t *pool, pki_sql_id id, const vo
         }
     }
     if (rc != SQLITE_OK) {
-        pki_sqlite_failed(db, pool, sqlite_sql[id].label);
+        pki_sqlite_failed(db, pool, sql_of(id)->label);
         sqlite3_reset(st);
         return NULL;
     }
@@ -431,7 +331,7 @@ static apr_status_t exec(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     }
     if (rc != SQLITE_DONE) {
-        pki_sqlite_failed(db, pool, sqlite_sql[id].label);
+        pki_sqlite_failed(db, pool, sql_of(id)->label);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -637,30 +537,8 @@ const pki_store_backend pki_store_sqlite_backend = {
     .lock_wait = lock_wait_set,
     .check = check,
     .writable = writable,
-    .recount_sql = "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package),"
-                   " version = version + 1 WHERE name = 'package_package';\n"
-                   "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid),"
-                   " version = version + 1 WHERE name = 'grid_grid';\n"
-                   "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category),"
-                   " version = version + 1 WHERE name = 'package_category';\n"
-                   "UPDATE pkgindex_state SET generation = random();\n",
-    .checkpoints_sql =
-        "DELETE FROM pkgindex_checkpoint WHERE name = 'package_package'"
-        " AND (SELECT checkpoint_version != version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "INSERT INTO pkgindex_checkpoint (name, seq, id) SELECT 'package_package', rn / 256, id"
-        " FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM package_package)"
-        " WHERE rn % 256 = 0 AND (SELECT checkpoint_version != version FROM pkgindex_count"
-        " WHERE name = 'package_package');\n"
-        "UPDATE pkgindex_count SET checkpoint_version = version"
-        " WHERE name = 'package_package';\n"
-        /* counts made exact again, whatever other writers did (INSERT OR REPLACE fires no
-         * delete trigger) */
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_package)"
-        " WHERE name = 'package_package';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM grid_grid) WHERE name = 'grid_grid';\n"
-        "UPDATE pkgindex_count SET n = (SELECT COUNT(*) FROM package_category)"
-        " WHERE name = 'package_category';\n",
+    .recount_sql = PKI_SQL_RECOUNT "UPDATE pkgindex_state SET generation = random();\n",
+    .checkpoints_sql = PKI_SQL_CHECKPOINTS,
     .search = pki_sqlite_search,
     .search_sync = pki_sqlite_search_sync,
     .search_rebuild = pki_sqlite_search_rebuild,

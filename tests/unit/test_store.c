@@ -10,6 +10,7 @@
 #include "tz.h"
 
 #include "store_pgsql.h"
+#include "store_sql.h"
 #include "testdb.h"
 
 static apr_int64_t utc(const char *text)
@@ -390,27 +391,29 @@ static const char *placeholders(apr_pool_t *pool, const char *sql)
 static void test_labels(void **state)
 {
     testdb *t = *state;
-    const pki_sql_stmt *sql = pki_store_sqlite_backend.sql, *pg = pki_store_pgsql_backend.sql;
     int i, j;
 
     /* Labels are distinct SQL identifiers (pgsql names statements with them), and every
      * statement takes the arguments store.c passes. */
     for (i = 0; i < PKI_SQL_COUNT_; i++) {
+        const pki_sql_stmt *sql = pki_sql_statement(&pki_store_sqlite_backend, i);
+        const pki_sql_stmt *pg = pki_sql_statement(&pki_store_pgsql_backend, i);
         const char *s;
 
-        assert_non_null(sql[i].label);
-        assert_non_null(sql[i].sql);
-        for (s = sql[i].label; *s; s++) {
+        assert_non_null(sql->label);
+        assert_non_null(sql->sql);
+        for (s = sql->label; *s; s++) {
             assert_true((*s >= 'a' && *s <= 'z') || *s == '_' || (*s >= '0' && *s <= '9'));
         }
         for (j = 0; j < i; j++) {
-            assert_string_not_equal(sql[i].label, sql[j].label);
+            assert_string_not_equal(sql->label,
+                                    pki_sql_statement(&pki_store_sqlite_backend, j)->label);
         }
-        assert_true(strlen(placeholders(t->pool, sql[i].sql)) <= PKI_SQL_MAX_ARGS);
+        assert_true(strlen(placeholders(t->pool, sql->sql)) <= PKI_SQL_MAX_ARGS);
         /* the backends' statements are the same ones: same label, same arguments */
-        assert_non_null(pg[i].sql);
-        assert_string_equal(pg[i].label, sql[i].label);
-        assert_string_equal(placeholders(t->pool, pg[i].sql), placeholders(t->pool, sql[i].sql));
+        assert_non_null(pg->sql);
+        assert_string_equal(pg->label, sql->label);
+        assert_string_equal(placeholders(t->pool, pg->sql), placeholders(t->pool, sql->sql));
     }
 }
 
