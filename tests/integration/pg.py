@@ -8,6 +8,10 @@ refuses root. Nothing of the system's clusters is used or started. It stops at
 exit (atexit; on SIGTERM/SIGHUP before the process dies of it) and
 its directory is removed unless PKGINDEX_KEEP_TMP is set.
 
+start_replica() makes a streaming replica of a started PgServer (pg_basebackup -R over the
+unix socket, then a hot standby on its own socket and port): a PgServer too, stopped at exit
+the same way (test_pg_scale.py).
+
 session() is the one server of a test session (conftest.py's pg_server fixture).
 new_db() creates a fresh database and returns its conninfo, e.g.
 `host=/tmp/pkgindex-pg-x port=41234 user=postgres dbname=t3`: what psql and
@@ -98,7 +102,8 @@ class PgServer:
             raise RuntimeError(f"{args[0]} failed ({res.returncode}):\n{res.stdout}\n{self.log()}")
         return res.stdout
 
-    def start(self):
+    def _make_dir(self):
+        """The server's temp dir (its data, log and socket); registered for the stop at exit."""
         if not os.path.isfile(os.path.join(PG_BIN, "pg_ctl")):
             raise RuntimeError(f"{PG_BIN}/pg_ctl not found: install postgresql-15 "
                                "(scripts/install-deps test)")
@@ -113,12 +118,20 @@ class PgServer:
         # The port only names the socket (.s.PGSQL.PORT); a free one keeps it unambiguous.
         self.port = helpers.free_port()
         _servers.append(self)
-        self._pg("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "--no-sync")
+    def _launch(self):
+        # A replica runs with the same options: a hot standby needs max_connections (and the
+        # other max_* settings) at least its primary's. wal_level (replica) and max_wal_senders
+        # (10) stay at their defaults, which pg_basebackup and streaming need.
         self._opts = (f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' "
                       f"-c port={self.port} -c fsync=off -c synchronous_commit=off "
                       "-c full_page_writes=off -c max_connections=50 -c timezone=UTC")
         self.resume()
+
+    def start(self):
+        self._make_dir()
+        self._pg("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--encoding=UTF8",
+                 "--locale=C", "--no-sync")
+        self._launch()
         return self
 
     def resume(self):
@@ -149,6 +162,24 @@ class PgServer:
                 if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
                     pids.append(int(entry))
         return pids
+
+    def start_replica(self):
+        """A new PgServer: a streaming replica of this one, running as a hot standby (read-only
+        queries) on its own socket and port, stopped at exit like every PgServer.
+
+        pg_basebackup -R copies this server's data over its unix socket, as the same user
+        (initdb's pg_hba.conf has `local replication all trust`), and writes the
+        primary_conninfo and standby.signal that make the copy follow this server."""
+        replica = PgServer()
+        try:
+            replica._make_dir()
+            replica._pg("pg_basebackup", "-D", replica.data, "-d", self.conninfo(), "-R",
+                        "-X", "stream", "-c", "fast", "--no-sync", "-w")
+            replica._launch()
+        except BaseException:
+            replica.stop()
+            raise
+        return replica
 
     def log(self):
         try:

@@ -169,6 +169,25 @@ def test_mirror_script(module_so, tmp_path, driver):
                 assert everything(m) == everything(src)
 
 
+def test_mirror_script_from_sqlite_into_postgresql(module_so, tmp_path, driver):
+    """The README's move from SQLite to PostgreSQL: the mirror script with DB=pgsql:CONNINFO
+    fetches what a running SQLite site serves (with curl) into a new PostgreSQL database,
+    which then serves the same bytes."""
+    if driver != "pgsql":
+        pytest.skip("the target is a PostgreSQL database")
+    script, bindir = mirror_script(tmp_path)
+    os.chmod(tmp_path, 0o755)
+    (tmp_path / "src").mkdir(0o755)
+    src_db = helpers.make_db(str(tmp_path / "src" / "pkgindex.sqlite3"))
+    with helpers.Server(src_db, "", workdir=str(tmp_path / "src"), module=module_so) as src:
+        target = helpers.new_db("pgsql", None)
+        run_mirror(script, bindir, f"http://127.0.0.1:{src.port}", target.arg)
+        (tmp_path / "pg").mkdir(0o755)
+        with helpers.Server(target, "", workdir=str(tmp_path / "pg"), module=module_so) as m:
+            assert everything(m) == everything(src)
+            assert json.loads(m.request("GET", "/api/v4/packages/").body)["count"] == 40
+
+
 # --- make install / uninstall ---
 
 INSTALLED = {
