@@ -315,18 +315,13 @@ static int owner_index(const owner_ref *owners, int n, int desc, apr_int64_t id)
 /* Rows of (owner id, related id), each owner's in the order the API lists them; owners may come
  * in any order (the index gives them ascending, a page lists them descending). A row of an
  * owner not on the list (a membership whose package is gone) is skipped. */
-static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt, const void **args,
-                                   owner_ref *owners, int n)
+static apr_status_t collect_relations(rows *r, apr_pool_t *pool, owner_ref *owners, int n)
 {
-    rows *r;
     apr_array_header_t *all;
     int i, o, start = 0, desc = n > 1 && owners[0].id > owners[n - 1].id;
     apr_int64_t *ids;
     int *counts, *at;
 
-    if (select_rows(db, pool, stmt, args, &r) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
     all = apr_array_make(pool, 64, sizeof(apr_int64_t) * 2);
     while (next_row(r)) {
         apr_int64_t *pair = apr_array_push(all);
@@ -357,6 +352,17 @@ static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt
         }
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t read_relations(pki_db *db, apr_pool_t *pool, pki_sql_id stmt, const void **args,
+                                   owner_ref *owners, int n)
+{
+    rows *r;
+
+    if (select_rows(db, pool, stmt, args, &r) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return collect_relations(r, pool, owners, n);
 }
 
 /* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as PostgreSQL wants. */
@@ -615,6 +621,32 @@ static apr_status_t run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void 
     return db->backend->exec(db, pool, id, args);
 }
 
+/* Statements in the backend's fewest round trips (see store_backend.h); the last one's rows
+ * into **OUT when OUT is not NULL. */
+static apr_status_t batch(pki_db *db, apr_pool_t *pool, int n, const pki_sql_id *ids,
+                          const void *const **args, rows **out)
+{
+    int i;
+
+    if (out) {
+        *out = apr_pcalloc(pool, sizeof(**out));
+        (*out)->db = db;
+        (*out)->pool = pool;
+    }
+    if (db->backend->batch) {
+        return db->backend->batch(db, pool, n, ids, args, out ? *out : NULL);
+    }
+    for (i = 0; i < n; i++) {
+        apr_status_t rv = out && i == n - 1
+                              ? db->backend->select(db, pool, ids[i], (const void **)args[i], *out)
+                              : run(db, pool, ids[i], (const void **)args[i]);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* The first column of the first row as an integer, 0 when there is none (or it is NULL). */
 static apr_status_t select_int(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
                                apr_int64_t *out)
@@ -707,12 +739,25 @@ apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_packa
                          &p->id,
                          p->pypi_version};
     const void *id[] = {&p->id};
+    pki_sql_id first[3], *members;
+    const void *const *first_args[3], **member_args;
+    owner_ref owner = {p->id, NULL};
     pki_ids now;
-    int i;
+    rows *r;
+    int i, n = 0;
 
-    if ((p->pypi_version && run(db, pool, PKI_SQL_VERSION_ADD, version) != APR_SUCCESS) ||
-        run(db, pool, PKI_SQL_PACKAGE_PUT, row) != APR_SUCCESS ||
-        select_ids(db, pool, PKI_SQL_PACKAGE_GRIDS, id, &now) != APR_SUCCESS) {
+    /* the row, and the memberships it has, at once */
+    if (p->pypi_version) {
+        first[n] = PKI_SQL_VERSION_ADD;
+        first_args[n++] = version;
+    }
+    first[n] = PKI_SQL_PACKAGE_PUT;
+    first_args[n++] = row;
+    first[n] = PKI_SQL_PACKAGE_GRIDS;
+    first_args[n++] = id;
+    owner.ids = &now;
+    if (batch(db, pool, n, first, first_args, &r) != APR_SUCCESS ||
+        collect_relations(r, pool, &owner, 1) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     /* Membership ids give the order: rewrite them only when the list changed. */
@@ -720,16 +765,24 @@ apr_status_t pki_store_put_package(pki_db *db, apr_pool_t *pool, const pki_packa
         (now.count == 0 || memcmp(now.ids, p->grids.ids, sizeof(apr_int64_t) * now.count) == 0)) {
         return APR_SUCCESS;
     }
-    if (now.count && run(db, pool, PKI_SQL_PACKAGE_GRIDS_CLEAR, id) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    /* the memberships rewritten, at once */
+    members = apr_palloc(pool, sizeof(*members) * (p->grids.count + 1));
+    member_args = apr_palloc(pool, sizeof(*member_args) * (p->grids.count + 1));
+    n = 0;
+    if (now.count) {
+        members[n] = PKI_SQL_PACKAGE_GRIDS_CLEAR;
+        member_args[n++] = id;
     }
     for (i = 0; i < p->grids.count; i++) {
-        const void *member[] = {modified, modified, &p->grids.ids[i], &p->id};
-        if (run(db, pool, PKI_SQL_MEMBER_ADD, member) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
+        const void **member = apr_palloc(pool, sizeof(*member) * 4);
+        member[0] = modified;
+        member[1] = modified;
+        member[2] = &p->grids.ids[i];
+        member[3] = &p->id;
+        members[n] = PKI_SQL_MEMBER_ADD;
+        member_args[n++] = member;
     }
-    return APR_SUCCESS;
+    return n ? batch(db, pool, n, members, (const void *const **)member_args, NULL) : APR_SUCCESS;
 }
 
 apr_status_t pki_store_slug_owner(pki_db *db, apr_pool_t *pool, pki_resource res, const char *slug,

@@ -106,6 +106,11 @@ typedef struct pki_store_backend {
     const char *(*text)(pki_rows *r, int col, apr_size_t *len);
     apr_int64_t (*integer)(pki_rows *r, int col);
     apr_status_t (*exec)(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args);
+    /* Optional: statements IDS[0..N-1] with their ARGS at once, each only if the ones before it
+     * succeeded; the last one's rows into *OUT when OUT is not NULL (else it is a change).
+     * Without it, store.c runs them one by one. */
+    apr_status_t (*batch)(pki_db *db, apr_pool_t *pool, int n, const pki_sql_id *ids,
+                          const void *const **args, pki_rows *out);
     /* Statements separated by ";\n" (the schema, bookkeeping scripts). */
     apr_status_t (*script)(pki_db *db, apr_pool_t *pool, const char *sql);
 

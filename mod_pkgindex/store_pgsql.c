@@ -419,13 +419,12 @@ apr_status_t pki_pgsql_prepare(pki_db *db, apr_pool_t *pool, const char *name, c
 /* SQLSTATE invalid_sql_statement_name: a statement the session does not have. */
 #define SQLSTATE_NO_STATEMENT "26000"
 
-static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
+/* The text of statement ID's arguments, as libpq sends them. */
+static int texts(pki_pgsql *c, apr_pool_t *pool, pki_sql_id id, const void **args,
+                 const char **values)
 {
-    pki_pgsql *c = db->conn;
-    const char *values[PKI_SQL_MAX_ARGS];
     const char *t = c->types[id];
-    int prepared, tries, i, n = (int)strlen(t);
-    PGresult *res = NULL;
+    int i, n = (int)strlen(t);
 
     for (i = 0; i < n; i++) {
         if (!args[i] || t[i] == 's') {
@@ -436,20 +435,63 @@ static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **a
             values[i] = apr_itoa(pool, *(const int *)args[i]);
         }
     }
+    return n;
+}
+
+/* Statement ID prepared on the connection's session. */
+static apr_status_t ready(pki_db *db, apr_pool_t *pool, pki_sql_id id)
+{
+    pki_pgsql *c = db->conn;
+    int prepared = c->prepared[id];
+
+    if (pki_pgsql_prepare(db, pool, sql_of(id)->label, c->sql[id], (int)strlen(c->types[id]),
+                          &prepared) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    c->prepared[id] = (char)prepared;
+    return APR_SUCCESS;
+}
+
+static int succeeded(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+/* A write that answers a row was not made: the row names who holds the slug it would take
+ * (see the upserts above). Notes the conflict; 0 when RES is no such answer. */
+static int held(pki_db *db, apr_pool_t *pool, pki_sql_id id, const PGresult *res)
+{
+    apr_int64_t holder;
+
+    if (id == PKI_SQL_PACKAGE_GRIDS || PQresultStatus(res) != PGRES_TUPLES_OK ||
+        PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        return 0;
+    }
+    holder = apr_atoi64(PQgetvalue(res, 0, 0));
+    pki_store_fail(
+        db, PKI_DB_FAULT_CONFLICT,
+        apr_psprintf(pool, "%s: the slug is held by %" APR_INT64_T_FMT, sql_of(id)->label, holder));
+    db->holder = holder;
+    return 1;
+}
+
+static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
+{
+    pki_pgsql *c = db->conn;
+    const char *values[PKI_SQL_MAX_ARGS];
+    int tries, n = texts(c, pool, id, args, values);
+    PGresult *res = NULL;
+
     for (tries = 0; tries < 2; tries++) {
-        ExecStatusType st;
         const char *state;
 
-        prepared = c->prepared[id];
-        if (pki_pgsql_prepare(db, pool, sql_of(id)->label, c->sql[id], n, &prepared) !=
-            APR_SUCCESS) {
+        if (ready(db, pool, id) != APR_SUCCESS) {
             return NULL;
         }
-        c->prepared[id] = (char)prepared;
         res = pki_pgsql_answer(
             c, PQsendQueryPrepared(c->conn, sql_of(id)->label, n, values, NULL, NULL, 0));
-        st = PQresultStatus(res);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        if (succeeded(res)) {
             return res;
         }
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -483,21 +525,27 @@ static apr_status_t rows_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
-                                pki_rows *out)
+/* RES (to be PQclear'ed) as rows to read. */
+static void rows_of(apr_pool_t *pool, PGresult *res, pki_rows *out)
 {
-    pgrows *r;
-    PGresult *res = run(db, pool, id, args);
+    pgrows *r = apr_palloc(pool, sizeof(*r));
 
-    if (!res) {
-        return APR_EGENERAL;
-    }
-    r = apr_palloc(pool, sizeof(*r));
     r->res = res;
     r->row = -1;
     r->nrows = PQntuples(res);
     apr_pool_cleanup_register(pool, r, rows_cleanup, apr_pool_cleanup_null);
     out->impl = r;
+}
+
+static apr_status_t select_rows(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args,
+                                pki_rows *out)
+{
+    PGresult *res = run(db, pool, id, args);
+
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    rows_of(pool, res, out);
     return APR_SUCCESS;
 }
 
@@ -538,22 +586,72 @@ static apr_int64_t col_integer(pki_rows *rows, int col)
 static apr_status_t exec(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **args)
 {
     PGresult *res = run(db, pool, id, args);
-    apr_int64_t holder;
+    int conflict = res && held(db, pool, id, res);
 
-    if (!res) {
-        return APR_EGENERAL;
+    PQclear(res);
+    return res && !conflict ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* The statements in one round trip (libpq's pipeline mode): a writer's several statements
+ * for one object cost the wait for one answer, not one each. After a failure the rest are
+ * skipped by the server (PGRES_PIPELINE_ABORTED). */
+static apr_status_t batch(pki_db *db, apr_pool_t *pool, int n, const pki_sql_id *ids,
+                          const void *const **args, pki_rows *out)
+{
+    pki_pgsql *c = db->conn;
+    apr_status_t rv = APR_SUCCESS;
+    PGresult *res, *rows = NULL;
+    int i, sent;
+
+    for (i = 0; i < n; i++) {
+        if (ready(db, pool, ids[i]) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
     }
-    /* a write that answers a row was not made: the row names who holds the slug */
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
-        holder = apr_atoi64(PQgetvalue(res, 0, 0));
+    if (!PQenterPipelineMode(c->conn)) {
+        return pki_pgsql_failed(db, pool, "pipeline", NULL);
+    }
+    for (sent = 0; sent < n; sent++) {
+        const char *values[PKI_SQL_MAX_ARGS];
+        int nvalues = texts(c, pool, ids[sent], (const void **)args[sent], values);
+
+        if (!PQsendQueryPrepared(c->conn, sql_of(ids[sent])->label, nvalues, values, NULL, NULL,
+                                 0)) {
+            rv = pki_pgsql_failed(db, pool, sql_of(ids[sent])->label, NULL);
+            break;
+        }
+    }
+    if (!PQpipelineSync(c->conn)) {
+        rv = pki_pgsql_failed(db, pool, "pipeline", NULL);
+    }
+    /* each statement's results end with a NULL; the sync's own result ends the pipeline */
+    for (i = 0; i < sent; i++) {
+        while ((res = PQgetResult(c->conn))) {
+            if (rv == APR_SUCCESS && !succeeded(res)) {
+                rv = pki_pgsql_failed(db, pool, sql_of(ids[i])->label, res);
+            } else if (rv == APR_SUCCESS && held(db, pool, ids[i], res)) {
+                rv = APR_EGENERAL;
+            } else if (rv == APR_SUCCESS && out && i == n - 1 && !rows) {
+                rows = res;
+                continue;
+            }
+            PQclear(res);
+        }
+    }
+    while ((res = PQgetResult(c->conn)) && PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
         PQclear(res);
-        pki_store_fail(db, PKI_DB_FAULT_CONFLICT,
-                       apr_psprintf(pool, "%s: the slug is held by %" APR_INT64_T_FMT,
-                                    sql_of(id)->label, holder));
-        db->holder = holder;
-        return APR_EGENERAL;
     }
     PQclear(res);
+    if (!PQexitPipelineMode(c->conn) && rv == APR_SUCCESS) {
+        rv = pki_pgsql_failed(db, pool, "pipeline", NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        PQclear(rows);
+        return rv;
+    }
+    if (out) {
+        rows_of(pool, rows, out);
+    }
     return APR_SUCCESS;
 }
 
@@ -683,6 +781,7 @@ const pki_store_backend pki_store_pgsql_backend = {
     .text = col_text,
     .integer = col_integer,
     .exec = exec,
+    .batch = batch,
     .script = script,
     .read_begin = read_begin,
     .read_end = read_end,
