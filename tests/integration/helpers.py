@@ -271,15 +271,47 @@ def run_import(db, *args, init=True):
                           timeout=IMPORT_TIMEOUT)
 
 
+# PostgreSQL databases the importer made, kept as templates: the same inputs again are a
+# copy (CREATE DATABASE ... TEMPLATE, a file copy) instead of a second import, which on the
+# session's server costs seconds a test. Keyed by the inputs' paths, sizes and mtimes.
+_pg_templates = {}
+
+
+def _inputs_key(inputs):
+    key = []
+    for path in inputs:
+        st = os.stat(path)
+        key.append((os.path.abspath(path), st.st_size, st.st_mtime_ns))
+    return tuple(key)
+
+
 def make_db(path, *jsonl, driver="sqlite3"):
     """A fresh database imported with bin/pkgindex-import --init (no JSONL: the sample), as
     a Db: at PATH for sqlite3, a new PostgreSQL database for pgsql; PATH may be a Db, which is
-    emptied first."""
+    emptied first. On the session's PostgreSQL, inputs imported once before are copied from
+    that import's result."""
     db = path if isinstance(path, Db) else new_db(driver, path)
+    inputs = jsonl or SAMPLE
+    server = None
+    if db.driver == "pgsql":
+        import pg
+        server = pg.session()
+        if f"host={server.dir} " not in db.target + " ":
+            server = None  # another server's database (outage tests): import as asked
+    key = _inputs_key(inputs) if server else None
+    if key in _pg_templates:
+        server.psql(server.conninfo(), f'DROP DATABASE IF EXISTS "{db.dbname}" WITH (FORCE);')
+        server.psql(server.conninfo(),
+                    f'CREATE DATABASE "{db.dbname}" TEMPLATE "{_pg_templates[key]}";')
+        return db
     db.reset()
-    res = run_import(db, *(jsonl or SAMPLE))
+    res = run_import(db, *inputs)
     if res.returncode != 0:
         raise RuntimeError(f"pkgindex-import --db {db.arg} failed ({res.returncode}):\n{res.stdout}")
+    if server:
+        template = f"template_{len(_pg_templates) + 1}"
+        server.psql(server.conninfo(), f'CREATE DATABASE "{template}" TEMPLATE "{db.dbname}";')
+        _pg_templates[key] = template
     return db
 
 

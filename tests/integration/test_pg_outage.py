@@ -136,19 +136,21 @@ def test_frozen_server(own_pg, served):
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
-        thawed = time.monotonic()
-        time.sleep(2 * RECOVERY + 1)
+        time.sleep(1)
     answers = load.answers
     # no request waited for good: each answered within the module's wait (plus a margin)
     # of the moment it could no longer be answered
     assert all(not isinstance(r, Exception) for _, _, _, r in answers)
     assert all(is_503(r) or right(r, expected, u) for _, _, u, r in answers)
     assert all(e - max(s, frozen) < ANSWER_WAIT + MARGIN for s, e, _, _ in answers)
-    # after a freeze (not a restart) only "no thread waits for good" is asked: all right
-    # again, with room for a loaded machine's backlog
-    late = [(s - thawed, r, u) for s, _, u, r in answers if s > thawed + 2 * RECOVERY]
-    assert late and all(right(r, expected, u) for _, r, u in late), \
-        [(round(t, 2), u, r) for t, r, u in late if not right(r, expected, u)][:3]
+    # and the server serves again by itself (a freeze asks no more: connections the module
+    # gave up on are reset by mod_dbd when it lends them next)
+    deadline = time.monotonic() + ANSWER_WAIT + MARGIN
+    pending = set(URLS)
+    while pending and time.monotonic() < deadline:
+        pending = {u for u in pending if not right(srv.request("GET", u), expected, u)}
+        time.sleep(0.2)
+    assert not pending
 
 
 @pytest.fixture(scope="module")
