@@ -58,15 +58,133 @@ LANGUAGE sql VOLATILE PARALLEL RESTRICTED AS $$
     SELECT (floor(random() * 4294967296)::bigint << 32) | floor(random() * 4294967296)::bigint
 $$;
 
+-- What this transaction's writes still owe the rows above, applied once, by
+-- pkgindex_apply(): at COMMIT (a deferred constraint trigger on this table), or earlier
+-- when a caller asks (the importer, before it rebuilds the checkpoints). The first write of a
+-- transaction inserts one row here, which queues that trigger; pkgindex_apply() deletes it.
+-- A row never outlives its transaction: UNLOGGED, as there is nothing to recover or
+-- replicate.
+CREATE UNLOGGED TABLE IF NOT EXISTS pkgindex_pending (
+    xact  xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX IF NOT EXISTS pkgindex_pending_xact ON pkgindex_pending (xact);
+
+-- Bookkeeping in two steps, so that a transaction of any number of statements updates each
+-- pkgindex_count row and the pkgindex_state row at most once:
+--   1. each statement's trigger (pkgindex_changed, below) adds what it did to
+--      transaction-local settings (set_config(..., true)), which cost no row version:
+--        pkgindex.n_TABLE      rows added (negative: removed) since the last TRUNCATE;
+--        pkgindex.reset_TABLE  'on' after a TRUNCATE: the count starts again from 0;
+--        pkgindex.moved_TABLE  'on' when ids appeared, vanished or changed (version moves);
+--        pkgindex.changed      'on' when some row changed (the generation moves);
+--        pkgindex.pending      'on' once the commit is armed (a pkgindex_pending row);
+--   2. pkgindex_apply() folds them into the rows and clears them.
+-- Updating the same row once per statement would instead pile up one row version per
+-- statement in a single HOT chain that every later update walks: a Django save() loop or a
+-- non-bulk import of 100,000 rows in one transaction took minutes instead of seconds.
+-- Settings and the pending row are transactional, subtransactions included: a rolled-back
+-- savepoint takes its part of the bookkeeping with it, a rolled-back transaction all of it.
+-- The rows are locked only here, at the end, so writers no longer queue behind each other's
+-- counter row for their whole transactions; all of them at once, in one order
+-- (package_package first, as the importer's scripts that follow an early call do, then
+-- pkgindex_state last), so two writers cannot deadlock on them.
+-- Returns true when something was pending.
+CREATE OR REPLACE FUNCTION pkgindex_apply() RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    r record;
+    dn bigint;
+    reset boolean;
+    moved boolean;
+BEGIN
+    IF COALESCE(current_setting('pkgindex.pending', true), '') = '' THEN
+        RETURN false;
+    END IF;
+    PERFORM FROM pkgindex_count ORDER BY name <> 'package_package', name FOR UPDATE;
+    -- tables without a count row (versions, memberships) only ever move the generation
+    FOR r IN SELECT name FROM pkgindex_count ORDER BY name <> 'package_package', name LOOP
+        dn := COALESCE(NULLIF(current_setting('pkgindex.n_' || r.name, true), ''), '0');
+        reset := COALESCE(current_setting('pkgindex.reset_' || r.name, true) = 'on', false);
+        moved := COALESCE(current_setting('pkgindex.moved_' || r.name, true) = 'on', false);
+        IF dn <> 0 OR reset OR moved THEN
+            UPDATE pkgindex_count
+                SET n = CASE WHEN reset THEN 0 ELSE n END + dn,
+                    version = version + CASE WHEN moved THEN 1 ELSE 0 END
+                WHERE name = r.name;
+            PERFORM set_config('pkgindex.n_' || r.name, '', true),
+                    set_config('pkgindex.reset_' || r.name, '', true),
+                    set_config('pkgindex.moved_' || r.name, '', true);
+        END IF;
+    END LOOP;
+    IF current_setting('pkgindex.changed', true) = 'on' THEN
+        UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;
+    END IF;
+    DELETE FROM pkgindex_pending WHERE xact = pg_current_xact_id();
+    PERFORM set_config('pkgindex.changed', '', true), set_config('pkgindex.pending', '', true);
+    RETURN true;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pkgindex_apply_at_commit() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pkgindex_apply();
+    RETURN NULL;
+END
+$$;
+
+-- DEFERRABLE INITIALLY DEFERRED: fires at COMMIT (PREPARE TRANSACTION too), inside the
+-- transaction, so a reader in another session sees the new data and the new generation
+-- together, never one without the other. (A writer's SET CONSTRAINTS ALL IMMEDIATE fires it at
+-- the end of each statement instead: still right, one update per statement again.)
+-- Constraint triggers have no CREATE OR REPLACE: made once.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'pkgindex_pending'::regclass
+                   AND tgname = 'pkgindex_apply') THEN
+        CREATE CONSTRAINT TRIGGER pkgindex_apply AFTER INSERT ON pkgindex_pending
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+            EXECUTE FUNCTION pkgindex_apply_at_commit();
+    END IF;
+END
+$$;
+
+-- Step 1 for one statement: adds its part and arms the commit once per transaction.
+-- 'pending' is set before the INSERT: under SET CONSTRAINTS ALL IMMEDIATE the trigger fires
+-- (and clears it) at the end of that INSERT already.
+CREATE OR REPLACE FUNCTION pkgindex_note(tbl text, reset boolean, dn bigint, moved boolean)
+RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF reset THEN
+        PERFORM set_config('pkgindex.reset_' || tbl, 'on', true),
+                set_config('pkgindex.n_' || tbl, '0', true);
+    END IF;
+    IF dn <> 0 THEN
+        PERFORM set_config('pkgindex.n_' || tbl,
+            (COALESCE(NULLIF(current_setting('pkgindex.n_' || tbl, true), ''), '0')::bigint
+             + dn)::text, true);
+    END IF;
+    IF moved THEN
+        PERFORM set_config('pkgindex.moved_' || tbl, 'on', true);
+    END IF;
+    PERFORM set_config('pkgindex.changed', 'on', true);
+    IF COALESCE(current_setting('pkgindex.pending', true), '') = '' THEN
+        PERFORM set_config('pkgindex.pending', 'on', true);
+        INSERT INTO pkgindex_pending DEFAULT VALUES;
+    END IF;
+END
+$$;
+
 -- One statement-level trigger per table and event, not row-level ones: a bulk statement
--- (INSERT ... SELECT, COPY, a Django bulk_create of a million rows) then costs one call and
--- one UPDATE of a pkgindex_* row, where row-level triggers would queue a million events and
--- rewrite the same counter row a million times (a million dead tuples in one transaction).
+-- (INSERT ... SELECT, COPY, a Django bulk_create of a million rows) then costs one call,
+-- where row-level triggers would queue a million events.
 -- The transition tables give the number of rows the statement touched, so:
 --   - counts move by that number (TRUNCATE: to 0);
 --   - a statement that changed no row (an upsert whose row was already up to date, an
---     UPDATE/DELETE matching nothing) moves nothing: the cache stays valid across a
---     re-import of unchanged data;
+--     UPDATE/DELETE matching nothing, an UPDATE that sets what was there, as Django's save()
+--     of an unchanged object does) moves nothing: the cache stays valid across a re-import of
+--     unchanged data;
 --   - TRUNCATE has no transition table: it always moves the generation, even on an empty
 --     table.
 --   - a bulk load (pkgindex-import into a database without packages sets
@@ -83,33 +201,32 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
-        UPDATE pkgindex_count SET n = 0, version = version + 1 WHERE name = TG_TABLE_NAME;
+        PERFORM pkgindex_note(TG_TABLE_NAME, true, 0, true);
     ELSIF TG_OP = 'INSERT' THEN
         SELECT count(*) INTO k FROM pkgindex_new;
-        IF k = 0 THEN
-            RETURN NULL;
+        IF k > 0 THEN
+            PERFORM pkgindex_note(TG_TABLE_NAME, false, k, true);
         END IF;
-        UPDATE pkgindex_count SET n = n + k, version = version + 1 WHERE name = TG_TABLE_NAME;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT count(*) INTO k FROM pkgindex_old;
-        IF k = 0 THEN
-            RETURN NULL;
+        IF k > 0 THEN
+            PERFORM pkgindex_note(TG_TABLE_NAME, false, -k, true);
         END IF;
-        UPDATE pkgindex_count SET n = n - k, version = version + 1 WHERE name = TG_TABLE_NAME;
     ELSE
-        IF NOT EXISTS (SELECT 1 FROM pkgindex_new) THEN
+        -- Whole rows compared as text: every type has an output function, not every one an
+        -- equality (a column the original adds later must not make its UPDATEs fail). Equal
+        -- text, equal value; the rare value with two spellings only moves the generation.
+        IF NOT EXISTS (SELECT 1 FROM pkgindex_new n LEFT JOIN pkgindex_old o ON o.id = n.id
+                       WHERE o.id IS NULL OR n::text <> o::text) THEN
             RETURN NULL;
         END IF;
         -- An id that changes moves the checkpoints as much as an insert does.
         IF TG_ARGV[0] = 'ids' THEN
             SELECT EXISTS (SELECT id FROM pkgindex_new EXCEPT SELECT id FROM pkgindex_old)
                 INTO renumbered;
-            IF renumbered THEN
-                UPDATE pkgindex_count SET version = version + 1 WHERE name = TG_TABLE_NAME;
-            END IF;
         END IF;
+        PERFORM pkgindex_note(TG_TABLE_NAME, false, 0, renumbered);
     END IF;
-    UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;
     RETURN NULL;
 END
 $$;
@@ -130,7 +247,8 @@ CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON package_package
 CREATE OR REPLACE TRIGGER pkgindex_ins AFTER INSERT ON package_version
     REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_upd AFTER UPDATE ON package_version
-    REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
+    REFERENCING OLD TABLE AS pkgindex_old NEW TABLE AS pkgindex_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_del AFTER DELETE ON package_version
     REFERENCING OLD TABLE AS pkgindex_old FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON package_version
@@ -139,7 +257,8 @@ CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON package_version
 CREATE OR REPLACE TRIGGER pkgindex_ins AFTER INSERT ON grid_grid
     REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_upd AFTER UPDATE ON grid_grid
-    REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
+    REFERENCING OLD TABLE AS pkgindex_old NEW TABLE AS pkgindex_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_del AFTER DELETE ON grid_grid
     REFERENCING OLD TABLE AS pkgindex_old FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON grid_grid
@@ -148,7 +267,8 @@ CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON grid_grid
 CREATE OR REPLACE TRIGGER pkgindex_ins AFTER INSERT ON grid_gridpackage
     REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_upd AFTER UPDATE ON grid_gridpackage
-    REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
+    REFERENCING OLD TABLE AS pkgindex_old NEW TABLE AS pkgindex_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_del AFTER DELETE ON grid_gridpackage
     REFERENCING OLD TABLE AS pkgindex_old FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON grid_gridpackage
@@ -157,7 +277,8 @@ CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON grid_gridpackage
 CREATE OR REPLACE TRIGGER pkgindex_ins AFTER INSERT ON package_category
     REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_upd AFTER UPDATE ON package_category
-    REFERENCING NEW TABLE AS pkgindex_new FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
+    REFERENCING OLD TABLE AS pkgindex_old NEW TABLE AS pkgindex_new
+    FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_del AFTER DELETE ON package_category
     REFERENCING OLD TABLE AS pkgindex_old FOR EACH STATEMENT EXECUTE FUNCTION pkgindex_changed();
 CREATE OR REPLACE TRIGGER pkgindex_trunc AFTER TRUNCATE ON package_category
