@@ -792,9 +792,12 @@ const pki_store_backend pki_store_pgsql_backend = {
     .writable = writable,
     .recount_sql = PKI_SQL_RECOUNT
     "UPDATE pkgindex_state SET generation = pkgindex_random64() WHERE id = 1;\n",
-    .checkpoints_sql = PKI_SQL_CHECKPOINTS SEQUENCE_PAST("package_category")
-        SEQUENCE_PAST("package_package") SEQUENCE_PAST("package_version") SEQUENCE_PAST("grid_grid")
-            SEQUENCE_PAST("grid_gridpackage"),
+    /* what this transaction's writes left pending in the bookkeeping is applied first, so
+     * that the commit finds nothing to move (see pkgindex_apply in sql/pkgindex-pgsql.sql) */
+    .checkpoints_sql =
+        "SELECT pkgindex_apply();\n" PKI_SQL_CHECKPOINTS SEQUENCE_PAST("package_category")
+            SEQUENCE_PAST("package_package") SEQUENCE_PAST("package_version")
+                SEQUENCE_PAST("grid_grid") SEQUENCE_PAST("grid_gridpackage"),
     .search = pki_pgsql_search,
     .search_sync = pki_pgsql_search_sync,
     .search_rebuild = pki_pgsql_search_rebuild,
