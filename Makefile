@@ -161,7 +161,6 @@ bench:
 	@scripts/install-deps bench
 	$(MAKE) build
 	bench/run-bench --rss 1000000
-	bench/run-bench --cache-size 0
 	bench/callgrind-request id slug list deep grid root 304
 	bench/search-bench
 

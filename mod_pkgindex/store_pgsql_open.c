@@ -112,7 +112,11 @@ apr_status_t pki_pgsql_open_writer(apr_pool_t *pool, const char *spec, const pki
     if (run_lock(db, pool, o, error) != APR_SUCCESS) {
         goto failed;
     }
-    if (pki_store_lock_wait(db, o->wait, o->waiting, o->ctx) != APR_SUCCESS ||
+    /* A load changes the tables' sizes by orders of magnitude within one transaction: a
+     * generic plan made while they were empty (PostgreSQL's after five runs of a prepared
+     * statement) would scan them whole for every record. */
+    if (pki_store_exec_script(db, pool, "SET plan_cache_mode = force_custom_plan") != APR_SUCCESS ||
+        pki_store_lock_wait(db, o->wait, o->waiting, o->ctx) != APR_SUCCESS ||
         pki_store_writable(db, pool) != APR_SUCCESS) {
         *error = db->error;
         goto failed;

@@ -83,8 +83,13 @@ def _run_as():
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, data=None, settings=None):
+        """DATA: a data directory to use and keep (initdb'd on first use; bench/ caches its
+        databases there), instead of one in the temp dir. SETTINGS: more `-c NAME=VALUE`
+        server options (e.g. {"max_connections": 200})."""
         self.dir = None
+        self.keep_data = data
+        self.settings = settings or {}
         self.port = None
         self.user = None
         self._uid = self._gid = None
@@ -113,7 +118,7 @@ class PgServer:
         os.chmod(self.dir, 0o755)
         if self._uid is not None:
             os.chown(self.dir, self._uid, self._gid)
-        self.data = os.path.join(self.dir, "data")
+        self.data = self.keep_data or os.path.join(self.dir, "data")
         self.logfile = os.path.join(self.dir, "server.log")
         # The port only names the socket (.s.PGSQL.PORT); a free one keeps it unambiguous.
         self.port = helpers.free_port()
@@ -122,15 +127,22 @@ class PgServer:
         # A replica runs with the same options: a hot standby needs max_connections (and the
         # other max_* settings) at least its primary's. wal_level (replica) and max_wal_senders
         # (10) stay at their defaults, which pg_basebackup and streaming need.
+        settings = {"max_connections": 50, **self.settings}
         self._opts = (f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' "
                       f"-c port={self.port} -c fsync=off -c synchronous_commit=off "
-                      "-c full_page_writes=off -c max_connections=50 -c timezone=UTC")
+                      "-c full_page_writes=off -c timezone=UTC" +
+                      "".join(f" -c {k}={v}" for k, v in settings.items()))
         self.resume()
 
     def start(self):
         self._make_dir()
-        self._pg("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "--no-sync")
+        if self.keep_data and not os.path.isdir(self.data):
+            os.makedirs(self.data, mode=0o700)
+            if self._uid is not None:
+                os.chown(self.data, self._uid, self._gid)
+        if not os.path.isfile(os.path.join(self.data, "PG_VERSION")):
+            self._pg("initdb", "-D", self.data, "-U", self.user, "--auth=trust",
+                     "--encoding=UTF8", "--locale=C", "--no-sync")
         self._launch()
         return self
 

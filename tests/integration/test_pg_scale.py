@@ -174,7 +174,7 @@ def import_and_measure(primary, replica, db, *args):
     finally:
         watch.send_signal(signal.SIGINT)  # psql cancels the statement and exits
         _, err = watch.communicate(timeout=REPLAY_WAIT)
-    seen = [(float(m[1]), float(m[2])) for m in re.findall(r"generation (\S+) (\S+) (\S+)", err)
+    seen = [(float(m[1]), float(m[2])) for m in re.findall(r"NOTICE:  generation (-?\d+) ([\d.]+) ([\d.]+)", err)
             if int(m[0]) == generation]
     assert len(seen) == 1, (generation, err)
     visible_at, committed_at = seen[0]
