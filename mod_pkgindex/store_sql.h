@@ -24,6 +24,21 @@
     "SELECT gp.grid_id, gp.package_id FROM grid_gridpackage gp"                                    \
     " JOIN package_package p ON p.id = gp.package_id "
 
+/* What an upsert of a package changes on an existing row (both dialects say it so; each
+ * adds when: only when something differs, so an unchanged row fires no trigger). */
+#define PKI_SQL_PACKAGE_UPDATE                                                                     \
+    " ON CONFLICT (id) DO UPDATE SET created = excluded.created,"                                  \
+    " modified = excluded.modified, title = excluded.title,"                                       \
+    " slug = excluded.slug, category_id = excluded.category_id,"                                   \
+    " repo_description = excluded.repo_description,"                                               \
+    " repo_url = excluded.repo_url, repo_watchers = excluded.repo_watchers,"                       \
+    " repo_forks = excluded.repo_forks, pypi_url = excluded.pypi_url,"                             \
+    " participants = excluded.participants, last_fetched = excluded.last_fetched,"                 \
+    " documentation_url = excluded.documentation_url,"                                             \
+    " commits_over_52w = excluded.commits_over_52w,"                                               \
+    " last_commit_date = excluded.last_commit_date,"                                               \
+    " latest_version_id = excluded.latest_version_id"
+
 /* After a bulk load: the counts recounted, the checkpoints marked stale (each backend then
  * makes a new data generation its way). */
 #define PKI_SQL_RECOUNT                                                                            \
