@@ -349,12 +349,32 @@ PGresult *pki_pgsql_answer(pki_pgsql *c, int sent)
     return last;
 }
 
+/* A connection that lay idle in mod_dbd's pool while the server restarted looks fine to
+ * libpq (and to apr_dbd_pgsql's check_conn) until it is used: its first statement finds it
+ * closed. When that statement was not inside a transaction, nothing is lost by connecting
+ * again (a new session: the statements are prepared again) and trying once more; a server
+ * that is still down fails the new connection at once. */
+static int revived(pki_pgsql *c, int was_idle)
+{
+    if (!was_idle || c->timed_out || PQstatus(c->conn) != CONNECTION_BAD) {
+        return 0;
+    }
+    PQreset(c->conn);
+    return PQstatus(c->conn) == CONNECTION_OK;
+}
+
 apr_status_t pki_pgsql_exec(pki_db *db, apr_pool_t *pool, const char *sql, PGresult **out)
 {
     pki_pgsql *c = db->conn;
+    int idle = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
     PGresult *res = pki_pgsql_answer(c, PQsendQuery(c->conn, sql));
     ExecStatusType st = PQresultStatus(res);
 
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && revived(c, idle)) {
+        PQclear(res);
+        res = pki_pgsql_answer(c, PQsendQuery(c->conn, sql));
+        st = PQresultStatus(res);
+    }
     if (out) {
         *out = NULL;
     }
@@ -430,14 +450,9 @@ static int texts(pki_pgsql *c, apr_pool_t *pool, pki_sql_id id, const void **arg
 static apr_status_t ready(pki_db *db, apr_pool_t *pool, pki_sql_id id)
 {
     pki_pgsql *c = db->conn;
-    int prepared = c->prepared[id];
 
-    if (pki_pgsql_prepare(db, pool, sql_of(id)->label, c->sql[id], (int)strlen(c->types[id]),
-                          &prepared) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    c->prepared[id] = (char)prepared;
-    return APR_SUCCESS;
+    return pki_pgsql_prepare(db, pool, sql_of(id)->label, c->sql[id], (int)strlen(c->types[id]),
+                             &c->prepared[id]);
 }
 
 static int succeeded(const PGresult *res)
@@ -472,15 +487,23 @@ static PGresult *run(pki_db *db, apr_pool_t *pool, pki_sql_id id, const void **a
     PGresult *res = NULL;
 
     for (tries = 0; tries < 2; tries++) {
+        int idle = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
         const char *state;
 
         if (ready(db, pool, id) != APR_SUCCESS) {
+            if (tries == 0 && revived(c, idle)) {
+                continue;
+            }
             return NULL;
         }
         res = pki_pgsql_answer(
             c, PQsendQueryPrepared(c->conn, sql_of(id)->label, n, values, NULL, NULL, 0));
         if (succeeded(res)) {
             return res;
+        }
+        if (tries == 0 && revived(c, idle)) {
+            PQclear(res);
+            continue; /* a new session: ready() prepares again */
         }
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         /* Prepared statements went with a session this state did not see go (a pooler in

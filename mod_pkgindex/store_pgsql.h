@@ -25,7 +25,7 @@ typedef struct pki_pgsql {
     int pid;   /* the server process the statements below were prepared in */
     apr_interval_time_t timeout; /* for an answer (0: no limit), then the connection is dropped */
     int timed_out;
-    char prepared[PKI_SQL_COUNT_];
+    int prepared[PKI_SQL_COUNT_];
     const char *sql[PKI_SQL_COUNT_];                  /* with $1, $2, ... */
     char types[PKI_SQL_COUNT_][PKI_SQL_MAX_ARGS + 1]; /* per placeholder: 'i', 'd', 's' */
     int search_prepared;
@@ -52,9 +52,10 @@ PGresult *pki_pgsql_answer(pki_pgsql *c, int sent);
 /* Runs SQL (no parameters); RES (may be NULL) gets the last result, to be PQclear'ed. */
 apr_status_t pki_pgsql_exec(pki_db *db, apr_pool_t *pool, const char *sql, PGresult **res);
 
-/* Prepares statement NAME (SQL with $1, ...) on the connection unless it was: the
- * connection's session may have been replaced (a reset after a server restart), which drops
- * every prepared statement. */
+/* Prepares statement NAME (SQL with $1, ...) on the connection unless *PREPARED (the
+ * connection state's own flag) says it was: the connection's session may have been replaced
+ * (a reset after a server restart), which drops every prepared statement and clears every
+ * flag first. */
 apr_status_t pki_pgsql_prepare(pki_db *db, apr_pool_t *pool, const char *name, const char *sql,
                                int nparams, int *prepared);
 

@@ -45,14 +45,14 @@ apr_status_t pki_pgsql_search(pki_db *db, apr_pool_t *pool, const char *q, pki_s
     const char *values[1] = {q};
     const char *state;
     PGresult *res;
-    int prepared = c->search_prepared, i;
+    int i;
 
     *hits = NULL;
     *n = 0;
-    if (pki_pgsql_prepare(db, pool, SEARCH_NAME, SEARCH_SQL, 1, &prepared) != APR_SUCCESS) {
+    if (pki_pgsql_prepare(db, pool, SEARCH_NAME, SEARCH_SQL, 1, &c->search_prepared) !=
+        APR_SUCCESS) {
         return db->fault == PKI_DB_FAULT_OTHER ? APR_ENOTIMPL : APR_EGENERAL;
     }
-    c->search_prepared = prepared;
     res = pki_pgsql_answer(c, PQsendQueryPrepared(c->conn, SEARCH_NAME, 1, values, NULL, NULL, 0));
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

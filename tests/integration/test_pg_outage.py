@@ -117,7 +117,8 @@ def test_restart_under_load(own_pg, served):
     during = [r for s, e, _, r in answers if s > down + 0.5 and e < up]
     assert during and all(is_503(r) for r in during)
     late = [(s, r, u) for s, _, u, r in answers if s > up + RECOVERY]
-    assert late and all(right(r, expected, u) for _, r, u in late)
+    assert late and all(right(r, expected, u) for _, r, u in late), \
+        [(round(s - up, 2), u, r) for s, r, u in late if not right(r, expected, u)][:3]
     first_ok = min(s for s, _, u, r in answers if s > up and right(r, expected, u))
     print(f"\nrecovered {first_ok - up:.2f} s after the server accepted connections again")
     assert "PkgIndex: database unavailable" in srv.error_log()
