@@ -155,11 +155,6 @@ static const char *conflict_field(const char *constraint)
     return NULL;
 }
 
-pki_pgsql *pki_pgsql_of(pki_db *db)
-{
-    return db->backend == &pki_store_pgsql_backend ? db->conn : NULL;
-}
-
 apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, const PGresult *res)
 {
     pki_pgsql *c = db->conn;
@@ -467,8 +462,9 @@ static int held(pki_db *db, apr_pool_t *pool, pki_sql_id id, const PGresult *res
 {
     apr_int64_t holder;
 
-    if (id == PKI_SQL_PACKAGE_GRIDS || PQresultStatus(res) != PGRES_TUPLES_OK ||
-        PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+    /* only the upserts answer rows (see their CTE) */
+    if ((id != PKI_SQL_PACKAGE_PUT && id != PKI_SQL_GRID_PUT) ||
+        PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
         return 0;
     }
     holder = apr_atoi64(PQgetvalue(res, 0, 0));
@@ -715,7 +711,6 @@ static apr_status_t begin(pki_db *db, apr_pool_t *pool)
 
 static apr_status_t end(pki_db *db, apr_pool_t *pool, int commit)
 {
-    pki_pgsql *c = db->conn;
     PGresult *res;
     apr_status_t rv;
 
@@ -731,7 +726,6 @@ static apr_status_t end(pki_db *db, apr_pool_t *pool, int commit)
         rv = APR_EGENERAL;
     }
     PQclear(res);
-    (void)c;
     return rv;
 }
 

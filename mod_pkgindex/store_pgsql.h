@@ -31,9 +31,6 @@ typedef struct pki_pgsql {
     int search_prepared;
 } pki_pgsql;
 
-/* The connection's state; NULL when DB is not on PostgreSQL. */
-pki_pgsql *pki_pgsql_of(pki_db *db);
-
 /* Notes that WHAT failed, from RES (may be NULL) and the connection: the server's words for
  * the log, the SQLSTATE's class for the caller. */
 apr_status_t pki_pgsql_failed(pki_db *db, apr_pool_t *pool, const char *what, const PGresult *res);
